@@ -1,0 +1,1 @@
+namespace MmapKv; internal static class Placeholder {}
