@@ -1,0 +1,111 @@
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>
+/// A root-to-leaf position in a tree: the page and entry index at every level. Moves reuse the two arrays, so
+/// positioning and stepping allocate nothing. Each step down checks the child's kind against its level (T1).
+/// </summary>
+internal sealed class CursorPath
+{
+    private readonly long[] _ids = new long[Limits.MaxTreeDepth];
+    private readonly int[] _idx = new int[Limits.MaxTreeDepth];
+    private int _depth;
+
+    /// <summary>Whether the path points at an entry.</summary>
+    public bool IsValid { get; private set; }
+
+    public void Reset() => IsValid = false;
+
+    private static PageKind KindAt(int level, int depth) => level == depth - 1 ? PageKind.Leaf : PageKind.Branch;
+
+    /// <summary>The current leaf and entry index. Only when <see cref="IsValid"/>.</summary>
+    public Node Leaf(PageContext ctx, out int index)
+    {
+        index = _idx[_depth - 1];
+        return ctx.Node(_ids[_depth - 1], PageKind.Leaf);
+    }
+
+    /// <summary>Descends from the root, taking the first (or last) child at every level below <paramref name="from"/>.</summary>
+    private void DescendEdge(PageContext ctx, int from, long id, bool last)
+    {
+        for (int level = from; level < _depth; level++)
+        {
+            Node n = ctx.Node(id, KindAt(level, _depth));
+            int i = last ? n.Count - 1 : 0;
+            _ids[level] = id;
+            _idx[level] = i;
+            if (level < _depth - 1) id = n.ChildAt(i);
+        }
+        IsValid = true;
+    }
+
+    public bool First(PageContext ctx, in TreeDescriptor tree) => Edge(ctx, tree, last: false);
+
+    public bool Last(PageContext ctx, in TreeDescriptor tree) => Edge(ctx, tree, last: true);
+
+    private bool Edge(PageContext ctx, in TreeDescriptor tree, bool last)
+    {
+        IsValid = false;
+        if (tree.Root == 0) return false;
+        _depth = tree.Depth;
+        DescendEdge(ctx, 0, tree.Root, last);
+        return true;
+    }
+
+    /// <summary>Positions at the first entry whose key is &gt;= <paramref name="key"/>. Sets <paramref name="exact"/> when equal.</summary>
+    public bool Seek(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out bool exact)
+    {
+        IsValid = false;
+        exact = false;
+        if (tree.Root == 0) return false;
+        _depth = tree.Depth;
+        uint hint = NodeLayout.Hint(key);
+        long id = tree.Root;
+        for (int level = 0; level < _depth - 1; level++)
+        {
+            Node b = ctx.Node(id, PageKind.Branch);
+            int i = b.ChildIndex(key, hint);
+            _ids[level] = id;
+            _idx[level] = i;
+            id = b.ChildAt(i);
+        }
+        Node leaf = ctx.Node(id, PageKind.Leaf);
+        int at = leaf.LowerBound(key, hint, 0, out exact);
+        _ids[_depth - 1] = id;
+        _idx[_depth - 1] = at;
+        IsValid = true;
+        if (at < leaf.Count) return true;
+        // Past the end of this leaf: the answer is the first entry of the next leaf, if any.
+        _idx[_depth - 1] = at - 1;
+        return Next(ctx);
+    }
+
+    public bool Next(PageContext ctx) => Step(ctx, +1);
+
+    public bool Prev(PageContext ctx) => Step(ctx, -1);
+
+    private bool Step(PageContext ctx, int dir)
+    {
+        if (!IsValid) return false;
+        int leaf = _depth - 1;
+        int i = _idx[leaf] + dir;
+        if (i >= 0 && i < ctx.Node(_ids[leaf], PageKind.Leaf).Count)
+        {
+            _idx[leaf] = i;
+            return true;
+        }
+        // Climb to the nearest ancestor with a sibling in that direction, then descend its near edge.
+        for (int level = leaf - 1; level >= 0; level--)
+        {
+            Node b = ctx.Node(_ids[level], PageKind.Branch);
+            int j = _idx[level] + dir;
+            if (j < 0 || j >= b.Count) continue;
+            _idx[level] = j;
+            DescendEdge(ctx, level + 1, b.ChildAt(j), last: dir < 0);
+            return true;
+        }
+        IsValid = false;
+        return false;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>
+/// A read view of a branch or leaf page in the map (layout: docs/format.md §4). Obtained only through
+/// <see cref="PageContext.Node"/>, which has checked the header; each accessor checks the slot it reads, so a
+/// corrupt offset or length never leads outside the page.
+/// </summary>
+internal readonly unsafe struct Node
+{
+    public readonly byte* P;
+    public readonly long Id;
+    private readonly int _pageSize;
+
+    public Node(byte* p, long id, int pageSize)
+    {
+        P = p;
+        Id = id;
+        _pageSize = pageSize;
+    }
+
+    public int Count => PageHeader.Count(P);
+    public bool IsLeaf => PageHeader.Kind(P) == PageKind.Leaf;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Slot(int i) => P + PageHeader.Size + i * NodeLayout.SlotSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint HintAt(int i) => Unsafe.ReadUnaligned<uint>(Slot(i));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> KeyAt(int i)
+    {
+        byte* s = Slot(i);
+        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
+        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        // N5: every entry lies in the heap, [upper, pageSize).
+        if (off < (int)PageHeader.Upper(P) || off + len > _pageSize) ThrowBadSlot(i);
+        return new ReadOnlySpan<byte>(P + off, len);
+    }
+
+    /// <summary>Pointer just past the key of entry <paramref name="i"/>, checked to leave <paramref name="tail"/> bytes in the page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Tail(int i, int tail)
+    {
+        byte* s = Slot(i);
+        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
+        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        if (off < (int)PageHeader.Upper(P) || off + len + tail > _pageSize) ThrowBadSlot(i);
+        return P + off + len;
+    }
+
+    public long ChildAt(int i) => Unsafe.ReadUnaligned<long>(Tail(i, NodeLayout.BranchTailSize));
+
+    /// <summary>The raw value-info word of leaf entry <paramref name="i"/> (§4.3).</summary>
+    public uint ValueInfoAt(int i) => Unsafe.ReadUnaligned<uint>(Tail(i, NodeLayout.ValueInfoSize));
+
+    /// <summary>The value of leaf entry <paramref name="i"/>: inline bytes, or the overflow run's bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<byte> ValueAt(int i, PageContext ctx)
+    {
+        byte* t = Tail(i, NodeLayout.ValueInfoSize);
+        uint info = Unsafe.ReadUnaligned<uint>(t);
+        int len = (int)(info & NodeLayout.LengthMask);
+        if ((info & NodeLayout.OverflowFlag) == 0)
+        {
+            if (t + NodeLayout.ValueInfoSize + len > P + _pageSize) ThrowBadSlot(i);
+            return new ReadOnlySpan<byte>(t + NodeLayout.ValueInfoSize, len);
+        }
+        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(i);
+        return ctx.OverflowValue(Unsafe.ReadUnaligned<long>(t + NodeLayout.ValueInfoSize), (uint)len);
+    }
+
+    /// <summary>Overflow reference of leaf entry <paramref name="i"/>, or 0 for an inline value.</summary>
+    public long OverflowPageAt(int i, out uint length)
+    {
+        byte* t = Tail(i, NodeLayout.ValueInfoSize);
+        uint info = Unsafe.ReadUnaligned<uint>(t);
+        length = info & NodeLayout.LengthMask;
+        if ((info & NodeLayout.OverflowFlag) == 0) return 0;
+        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(i);
+        return Unsafe.ReadUnaligned<long>(t + NodeLayout.ValueInfoSize);
+    }
+
+    /// <summary>
+    /// Index of the first entry whose key is not less than <paramref name="key"/> (Count if none), searching
+    /// <c>[from, Count)</c>. Hints decide most comparisons from the slot array alone, so a probe usually costs one
+    /// cache line instead of a miss on the key bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int LowerBound(ReadOnlySpan<byte> key, uint hint, int from, out bool exact)
+    {
+        int lo = from, hi = Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            uint h = HintAt(mid);
+            int c = h != hint ? (h < hint ? -1 : 1) : KeyAt(mid).SequenceCompareTo(key);
+            if (c < 0) lo = mid + 1;
+            else if (c > 0) hi = mid - 1;
+            else { exact = true; return mid; }
+        }
+        exact = false;
+        return lo;
+    }
+
+    /// <summary>Branch routing: the last entry whose separator is &lt;= key. Entry 0's key is minus infinity (§4.2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int ChildIndex(ReadOnlySpan<byte> key, uint hint)
+    {
+        int i = LowerBound(key, hint, 1, out bool exact);
+        return exact ? i : i - 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadSlot(int i)
+    {
+        byte* s = Slot(i);
+        throw new CorruptDatabaseException(Id,
+            $"slot {i} points outside the page (offset {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset)}, key length {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset)}, heap start {PageHeader.Upper(P)})");
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>
+/// How a transaction reaches pages: the map's base, the page size, and the page count of its snapshot.
+/// Every page id read from the file passes through here, so an id outside the snapshot can never be dereferenced.
+/// </summary>
+internal readonly unsafe struct PageContext
+{
+    public readonly byte* Base;
+    public readonly int PageSize;
+    public readonly int PageShift;
+    /// <summary>Pages [0, PageCount) exist in this snapshot; everything else is out of bounds.</summary>
+    public readonly long PageCount;
+
+    public PageContext(byte* basePtr, int pageSize, long pageCount)
+    {
+        Base = basePtr;
+        PageSize = pageSize;
+        PageShift = System.Numerics.BitOperations.Log2((uint)pageSize);
+        PageCount = pageCount;
+    }
+
+    public PageContext WithPageCount(long pageCount) => new(Base, PageSize, pageCount);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Page(long id) => Base + (id << PageShift);
+
+    /// <summary>
+    /// A B+tree node page, checked to be inside the snapshot, of the expected kind, with a plausible slot array
+    /// (docs/format.md §4, invariants N1–N3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Node Node(long id, PageKind expected)
+    {
+        if ((ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) ThrowOutOfRange(id);
+        byte* p = Base + (id << PageShift);
+        int count = PageHeader.Count(p);
+        uint upper = PageHeader.Upper(p);
+        if (PageHeader.Kind(p) != expected || count == 0 || upper > (uint)PageSize
+            || PageHeader.Size + count * NodeLayout.SlotSize > (int)upper)
+            ThrowBadNode(id, expected, p);
+        return new Node(p, id, PageSize);
+    }
+
+    /// <summary>The value bytes of an overflow run, checked against the run header and the snapshot (§4.3).</summary>
+    public ReadOnlySpan<byte> OverflowValue(long first, uint length)
+    {
+        long pages = NodeLayout.OverflowRunPages(PageSize, length);
+        if (first < MetaPage.Count || first >= PageCount || pages > PageCount - first) ThrowOutOfRange(first);
+        byte* p = Page(first);
+        if (PageHeader.Kind(p) != PageKind.Overflow || PageHeader.Upper(p) != length || PageHeader.RunPages(p) != pages)
+            ThrowCorrupt(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
+        return new ReadOnlySpan<byte>(p + PageHeader.Size, (int)length);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public void ThrowOutOfRange(long id) =>
+        throw new CorruptDatabaseException(id, $"page id is outside the database (page count {PageCount})");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadNode(long id, PageKind expected, byte* p) =>
+        throw new CorruptDatabaseException(id,
+            $"expected a {expected} page, found kind {PageHeader.Kind(p)} with {PageHeader.Count(p)} entries and heap start {PageHeader.Upper(p)}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowCorrupt(long id, string message) => throw new CorruptDatabaseException(id, message);
+}

@@ -1,0 +1,29 @@
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>Point lookups: a root-to-leaf descent that allocates nothing and copies nothing.</summary>
+internal static class TreeReader
+{
+    /// <summary>
+    /// Finds <paramref name="key"/> in the tree described by <paramref name="tree"/>. The descent takes exactly
+    /// <c>tree.Depth</c> steps and checks each page's kind against its level, so a cycle or a misplaced page is
+    /// reported as corruption instead of looping.
+    /// </summary>
+    public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        if (tree.Root == 0) { value = default; return false; }
+        uint hint = NodeLayout.Hint(key);
+        long id = tree.Root;
+        for (int level = tree.Depth; level > 1; level--)
+        {
+            Node branch = ctx.Node(id, PageKind.Branch);
+            id = branch.ChildAt(branch.ChildIndex(key, hint));
+        }
+        Node leaf = ctx.Node(id, PageKind.Leaf);
+        int i = leaf.LowerBound(key, hint, 0, out bool exact);
+        if (!exact) { value = default; return false; }
+        value = leaf.ValueAt(i, ctx);
+        return true;
+    }
+}

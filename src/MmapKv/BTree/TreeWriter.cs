@@ -1,0 +1,428 @@
+using System.Runtime.CompilerServices;
+using MmapKv.Allocation;
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>
+/// Insert and delete on a copy-on-write B+tree. Every page on the root-to-leaf path is shadowed (made dirty) before
+/// it is changed, top-down, so a parent is always dirty before its child pointer is rewritten (W1).
+/// </summary>
+/// <remarks>
+/// Tree invariants kept here and verified by the checker (docs/format.md §4.4):
+/// T1 all leaves are at depth <c>Depth</c>; T2 keys ascend strictly within a page and across the leaves;
+/// T3 in a branch, entry 0's key is empty (minus infinity) and every key in child i is &gt;= separator i and
+/// &lt; separator i+1; T4 no committed page is empty; T5 the descriptor's counters match the pages.
+/// </remarks>
+internal sealed unsafe class TreeWriter
+{
+    private readonly TransactionPages _pages;
+    private readonly int _pageSize;
+    private readonly long[] _pathIds = new long[Limits.MaxTreeDepth];
+    private readonly int[] _pathIdx = new int[Limits.MaxTreeDepth];
+    private readonly byte* _scratch;   // a page copy for splits and compaction
+    private readonly byte* _entry;     // the leaf entry being inserted
+    private readonly byte* _sepA;      // separators pushed up; two, so one level's input is never its output
+    private readonly byte* _sepB;
+    private readonly byte[] _buffers;
+
+    public TreeWriter(TransactionPages pages)
+    {
+        _pages = pages;
+        _pageSize = pages.PageSize;
+        int entryMax = Limits.MaxEntrySize(_pageSize) + 16;
+        _buffers = GC.AllocateUninitializedArray<byte>(_pageSize + 3 * entryMax, pinned: true);
+        fixed (byte* b = _buffers)
+        {
+            _scratch = b;
+            _entry = b + _pageSize;
+            _sepA = _entry + entryMax;
+            _sepB = _sepA + entryMax;
+        }
+    }
+
+    private byte* Page(long id) => _pages.Page(id);
+
+    /// <summary>Walks from the root to the leaf for <paramref name="key"/>, filling the path. Returns whether the key exists.</summary>
+    private bool Descend(TreeState t, ReadOnlySpan<byte> key)
+    {
+        var ctx = _pages.Context;
+        uint hint = NodeLayout.Hint(key);
+        long id = t.Desc.Root;
+        int depth = t.Desc.Depth;
+        for (int level = 0; level < depth - 1; level++)
+        {
+            Node b = ctx.Node(id, PageKind.Branch);
+            int i = b.ChildIndex(key, hint);
+            _pathIds[level] = id;
+            _pathIdx[level] = i;
+            id = b.ChildAt(i);
+        }
+        Node leaf = ctx.Node(id, PageKind.Leaf);
+        _pathIds[depth - 1] = id;
+        _pathIdx[depth - 1] = leaf.LowerBound(key, hint, 0, out bool exact);
+        return exact;
+    }
+
+    /// <summary>Shadows every committed page on the path, top-down, and rewires parents to the copies.</summary>
+    private void TouchPath(TreeState t)
+    {
+        for (int level = 0; level < t.Desc.Depth; level++)
+        {
+            long id = _pathIds[level];
+            if (_pages.IsDirty(id)) continue;
+            long copy = _pages.Shadow(id);
+            _pathIds[level] = copy;
+            if (level == 0) t.Desc.Root = copy;
+            else NodeWriter.SetChild(Page(_pathIds[level - 1]), _pathIdx[level - 1], copy);
+        }
+    }
+
+    public void Put(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        t.Dirty = true;
+        int rawLength = BuildLeafEntry(t, key, value);
+        var raw = new ReadOnlySpan<byte>(_entry, rawLength);
+        if (t.Desc.Root == 0)
+        {
+            long id = _pages.AllocatePage();
+            NodeWriter.Init(Page(id), PageKind.Leaf, id, _pages.TxnId, _pageSize);
+            NodeWriter.Append(Page(id), raw, key.Length);
+            t.Desc.Root = id;
+            t.Desc.Depth = 1;
+            t.Desc.LeafPages = 1;
+            t.Desc.Entries = 1;
+            return;
+        }
+        bool exists = Descend(t, key);
+        TouchPath(t);
+        int leafLevel = t.Desc.Depth - 1;
+        byte* leaf = Page(_pathIds[leafLevel]);
+        int index = _pathIdx[leafLevel];
+        if (exists)
+        {
+            FreeValue(t, leaf, index);
+            NodeWriter.RemoveAt(leaf, index);
+        }
+        else t.Desc.Entries++;
+        Insert(t, leafLevel, index, raw, key.Length);
+    }
+
+    /// <summary>Builds the raw leaf entry in <see cref="_entry"/>, writing a large value to a new overflow run (§4.3).</summary>
+    private int BuildLeafEntry(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        key.CopyTo(new Span<byte>(_entry, key.Length));
+        byte* tail = _entry + key.Length;
+        if (NodeLayout.IsInline(_pageSize, key.Length, value.Length))
+        {
+            Unsafe.WriteUnaligned(tail, (uint)value.Length);
+            value.CopyTo(new Span<byte>(tail + NodeLayout.ValueInfoSize, value.Length));
+            return key.Length + NodeLayout.ValueInfoSize + value.Length;
+        }
+        long pages = NodeLayout.OverflowRunPages(_pageSize, value.Length);
+        long first = _pages.AllocateRun(pages);
+        byte* run = Page(first);
+        PageHeader.Init(run, PageKind.Overflow, first, _pages.TxnId, (uint)value.Length, (uint)pages);
+        value.CopyTo(new Span<byte>(run + PageHeader.Size, value.Length));
+        t.Desc.OverflowPages += pages;
+        Unsafe.WriteUnaligned(tail, (uint)value.Length | NodeLayout.OverflowFlag);
+        Unsafe.WriteUnaligned(tail + NodeLayout.ValueInfoSize, first);
+        return key.Length + NodeLayout.OverflowTailSize;
+    }
+
+    private void FreeValue(TreeState t, byte* leaf, int index)
+    {
+        var node = new Node(leaf, _pathIds[t.Desc.Depth - 1], _pageSize);
+        long first = node.OverflowPageAt(index, out uint length);
+        if (first == 0) return;
+        long pages = NodeLayout.OverflowRunPages(_pageSize, length);
+        _pages.Context.OverflowValue(first, length); // validates the run before it is freed
+        _pages.FreeRun(first, pages);
+        t.Desc.OverflowPages -= pages;
+    }
+
+    /// <summary>Inserts a raw entry at the path position of <paramref name="level"/>, splitting upward as needed.</summary>
+    private void Insert(TreeState t, int level, int index, ReadOnlySpan<byte> raw, int keyLength)
+    {
+        bool useA = true;
+        while (true)
+        {
+            byte* p = Page(_pathIds[level]);
+            bool leaf = level == t.Desc.Depth - 1;
+            if (NodeWriter.TryInsert(p, _pageSize, leaf, index, raw, keyLength, _scratch)) return;
+
+            byte* sep = useA ? _sepA : _sepB;
+            useA = !useA;
+            int sepKeyLength = Split(t, level, leaf, index, raw, keyLength, sep, out long right);
+            Unsafe.WriteUnaligned(sep + sepKeyLength, right);
+            raw = new ReadOnlySpan<byte>(sep, sepKeyLength + NodeLayout.BranchTailSize);
+            keyLength = sepKeyLength;
+            if (level == 0)
+            {
+                // The root split: a new root with the old root as its minus-infinity child.
+                long root = _pages.AllocatePage();
+                byte* r = Page(root);
+                NodeWriter.Init(r, PageKind.Branch, root, _pages.TxnId, _pageSize);
+                long left = _pathIds[0];
+                NodeWriter.Append(r, new ReadOnlySpan<byte>(&left, sizeof(long)), 0);
+                NodeWriter.Append(r, raw, keyLength);
+                t.Desc.Root = root;
+                t.Desc.Depth++;
+                t.Desc.BranchPages++;
+                return;
+            }
+            level--;
+            index = _pathIdx[level] + 1;
+        }
+    }
+
+    /// <summary>
+    /// Splits page <c>_pathIds[level]</c> while inserting <paramref name="raw"/> at <paramref name="index"/>. The left
+    /// half stays in place, the right half goes to a new page. Writes the separator key for the parent to
+    /// <paramref name="sep"/> and returns its length. Both halves fit because no entry exceeds a quarter page (N4).
+    /// </summary>
+    private int Split(TreeState t, int level, bool leaf, int index, ReadOnlySpan<byte> raw, int keyLength, byte* sep, out long right)
+    {
+        byte* p = Page(_pathIds[level]);
+        Buffer.MemoryCopy(p, _scratch, _pageSize, _pageSize);
+        int count = PageHeader.Count(_scratch);
+        int n = count + 1;
+
+        // Choose the split point s: entries [0, s) stay left, [s, n) move right.
+        int s;
+        if (leaf && index == count && IsRightmostPath(level))
+            s = count; // appending at the right edge: keep the left page full, as sequential loads want
+        else
+        {
+            int total = 0;
+            for (int j = 0; j < n; j++) total += NodeLayout.SlotSize + VirtualRaw(j, index, raw, leaf).Length;
+            int acc = 0;
+            s = 1;
+            for (int j = 0; j < n - 1; j++)
+            {
+                acc += NodeLayout.SlotSize + VirtualRaw(j, index, raw, leaf).Length;
+                s = j + 1;
+                if (acc * 2 >= total) break;
+            }
+        }
+
+        right = _pages.AllocatePage();
+        byte* r = Page(right);
+        PageKind kind = leaf ? PageKind.Leaf : PageKind.Branch;
+        NodeWriter.Init(r, kind, right, _pages.TxnId, _pageSize);
+        NodeWriter.Clear(p, _pageSize);
+        for (int j = 0; j < s; j++)
+            NodeWriter.Append(p, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
+
+        int sepLength;
+        if (leaf)
+        {
+            sepLength = ShortestSeparator(VirtualKey(s - 1, index, raw, keyLength), VirtualKey(s, index, raw, keyLength), sep);
+            for (int j = s; j < n; j++)
+                NodeWriter.Append(r, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
+            t.Desc.LeafPages++;
+        }
+        else
+        {
+            // The first key moving right goes up as the separator; in the new page it becomes minus infinity.
+            var first = VirtualKey(s, index, raw, keyLength);
+            first.CopyTo(new Span<byte>(sep, first.Length));
+            sepLength = first.Length;
+            NodeWriter.Append(r, VirtualRaw(s, index, raw, leaf)[first.Length..], 0);
+            for (int j = s + 1; j < n; j++)
+                NodeWriter.Append(r, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
+            t.Desc.BranchPages++;
+        }
+        return sepLength;
+    }
+
+    private bool IsRightmostPath(int level)
+    {
+        for (int l = 0; l < level; l++)
+            if (_pathIdx[l] != PageHeader.Count(Page(_pathIds[l])) - 1) return false;
+        return true;
+    }
+
+    // Entry j of the page being split, as if raw were already inserted at index. Reads the scratch copy.
+    private ReadOnlySpan<byte> VirtualRaw(int j, int index, ReadOnlySpan<byte> raw, bool leaf) =>
+        j < index ? NodeWriter.Raw(_scratch, j, leaf) : j == index ? raw : NodeWriter.Raw(_scratch, j - 1, leaf);
+
+    private int VirtualKeyLength(int j, int index, int keyLength) =>
+        j < index ? NodeWriter.KeyLength(_scratch, j) : j == index ? keyLength : NodeWriter.KeyLength(_scratch, j - 1);
+
+    private ReadOnlySpan<byte> VirtualKey(int j, int index, ReadOnlySpan<byte> raw, int keyLength) =>
+        j < index ? NodeWriter.Key(_scratch, j) : j == index ? raw[..keyLength] : NodeWriter.Key(_scratch, j - 1);
+
+    /// <summary>
+    /// The shortest prefix of <paramref name="high"/> that is greater than <paramref name="low"/> (low &lt; high).
+    /// Short separators keep branches wide and trees shallow (suffix truncation).
+    /// </summary>
+    internal static int ShortestSeparator(ReadOnlySpan<byte> low, ReadOnlySpan<byte> high, byte* output)
+    {
+        int common = low.CommonPrefixLength(high);
+        int length = Math.Min(common + 1, high.Length);
+        high[..length].CopyTo(new Span<byte>(output, length));
+        return length;
+    }
+
+    public bool Delete(TreeState t, ReadOnlySpan<byte> key)
+    {
+        if (t.Desc.Root == 0 || !Descend(t, key)) return false;
+        t.Dirty = true;
+        TouchPath(t);
+        int leafLevel = t.Desc.Depth - 1;
+        byte* leaf = Page(_pathIds[leafLevel]);
+        FreeValue(t, leaf, _pathIdx[leafLevel]);
+        NodeWriter.RemoveAt(leaf, _pathIdx[leafLevel]);
+        t.Desc.Entries--;
+        Rebalance(t, leafLevel);
+        return true;
+    }
+
+    /// <summary>
+    /// Restores T4 and keeps pages reasonably full after a removal at <paramref name="level"/>: a page under a
+    /// quarter full merges with a sibling when both fit in one page, and the parent is then checked in turn. A root
+    /// branch with one child is replaced by that child, so the tree loses depth as it shrinks.
+    /// </summary>
+    private void Rebalance(TreeState t, int level)
+    {
+        int threshold = NodeWriter.Capacity(_pageSize) / 4;
+        while (true)
+        {
+            long id = _pathIds[level];
+            byte* p = Page(id);
+            bool leaf = level == t.Desc.Depth - 1;
+            int count = PageHeader.Count(p);
+            if (level == 0)
+            {
+                CollapseRoot(t, p, count, leaf);
+                return;
+            }
+            if (count == 0)
+            {
+                RemoveChild(t, Page(_pathIds[level - 1]), _pathIdx[level - 1], id, leaf);
+                level--;
+                continue;
+            }
+            if (NodeWriter.UsedBytes(p, leaf) >= threshold) return;
+
+            byte* parent = Page(_pathIds[level - 1]);
+            int pIndex = _pathIdx[level - 1];
+            int pCount = PageHeader.Count(parent);
+            if (pCount == 1) return; // an only child, small but not empty: nothing to merge with
+            int rightIndex = pIndex + 1 < pCount ? pIndex + 1 : pIndex;
+            var kind = leaf ? PageKind.Leaf : PageKind.Branch;
+            var ctx = _pages.Context;
+            long rightId = NodeWriter.Child(parent, rightIndex);
+            byte* r = ctx.Node(rightId, kind).P;
+            byte* l = ctx.Node(NodeWriter.Child(parent, rightIndex - 1), kind).P;
+            var separator = NodeWriter.Key(parent, rightIndex);
+            int merged = NodeWriter.UsedBytes(l, leaf) + NodeWriter.UsedBytes(r, leaf) + (leaf ? 0 : separator.Length);
+            if (merged > NodeWriter.Capacity(_pageSize)) return;
+            // Only the surviving left page is written; the right one is read and then freed.
+            l = Page(ShadowChild(parent, rightIndex - 1, leaf));
+            MergeInto(l, r, leaf, separator);
+            RemoveChild(t, parent, rightIndex, rightId, leaf);
+            level--;
+        }
+    }
+
+    private void CollapseRoot(TreeState t, byte* root, int count, bool leaf)
+    {
+        while (true)
+        {
+            if (count == 0)
+            {
+                _pages.FreePage(t.Desc.Root);
+                t.Desc = default;
+                return;
+            }
+            if (leaf || count != 1) return;
+            long child = NodeWriter.Child(root, 0);
+            _pages.FreePage(t.Desc.Root);
+            t.Desc.Root = child;
+            t.Desc.Depth--;
+            t.Desc.BranchPages--;
+            leaf = t.Desc.Depth == 1;
+            var node = _pages.Context.Node(child, leaf ? PageKind.Leaf : PageKind.Branch);
+            root = node.P;
+            count = node.Count;
+        }
+    }
+
+    /// <summary>Makes child <paramref name="i"/> of a dirty parent dirty, rewiring the parent. Returns its id.</summary>
+    private long ShadowChild(byte* parent, int i, bool leaf)
+    {
+        long id = NodeWriter.Child(parent, i);
+        if (_pages.IsDirty(id)) return id;
+        _ = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch); // validate before copying
+        long copy = _pages.Shadow(id);
+        NodeWriter.SetChild(parent, i, copy);
+        return copy;
+    }
+
+    /// <summary>Appends every entry of <paramref name="r"/> to <paramref name="l"/>; for branches the parent's separator becomes the key of r's first entry.</summary>
+    private void MergeInto(byte* l, byte* r, bool leaf, ReadOnlySpan<byte> separator)
+    {
+        NodeWriter.Compact(l, _pageSize, leaf, _scratch);
+        int count = PageHeader.Count(r);
+        for (int j = 0; j < count; j++)
+        {
+            var raw = NodeWriter.Raw(r, j, leaf);
+            if (!leaf && j == 0)
+            {
+                separator.CopyTo(new Span<byte>(_sepA, separator.Length));
+                raw.CopyTo(new Span<byte>(_sepA + separator.Length, raw.Length));
+                NodeWriter.Append(l, new ReadOnlySpan<byte>(_sepA, separator.Length + raw.Length), separator.Length);
+            }
+            else NodeWriter.Append(l, raw, NodeWriter.KeyLength(r, j));
+        }
+    }
+
+    /// <summary>
+    /// Removes child <paramref name="index"/> from a dirty parent and frees it. When the first child goes, the new
+    /// first entry is rewritten with an empty key, keeping T3.
+    /// </summary>
+    private void RemoveChild(TreeState t, byte* parent, int index, long child, bool leaf)
+    {
+        NodeWriter.RemoveAt(parent, index);
+        if (index == 0 && PageHeader.Count(parent) > 0)
+        {
+            long first = NodeWriter.Child(parent, 0);
+            NodeWriter.RemoveAt(parent, 0);
+            NodeWriter.TryInsert(parent, _pageSize, false, 0, new ReadOnlySpan<byte>(&first, sizeof(long)), 0, _scratch);
+        }
+        _pages.FreePage(child);
+        if (leaf) t.Desc.LeafPages--;
+        else t.Desc.BranchPages--;
+    }
+
+    /// <summary>Frees every page of a tree (used when a named tree is deleted). Depth-bounded like every descent.</summary>
+    public void FreeAll(TreeState t)
+    {
+        if (t.Desc.Root != 0) FreeSubtree(t.Desc.Root, t.Desc.Depth);
+        t.Desc = default;
+        t.Dirty = true;
+    }
+
+    private void FreeSubtree(long id, int levels)
+    {
+        var ctx = _pages.Context;
+        Node node = ctx.Node(id, levels == 1 ? PageKind.Leaf : PageKind.Branch);
+        int count = node.Count;
+        for (int i = 0; i < count; i++)
+        {
+            if (levels > 1) FreeSubtree(node.ChildAt(i), levels - 1);
+            else
+            {
+                long first = node.OverflowPageAt(i, out uint length);
+                if (first != 0)
+                {
+                    ctx.OverflowValue(first, length);
+                    _pages.FreeRun(first, NodeLayout.OverflowRunPages(_pageSize, length));
+                }
+            }
+        }
+        _pages.FreePage(id);
+    }
+}

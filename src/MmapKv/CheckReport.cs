@@ -1,0 +1,43 @@
+namespace MmapKv;
+
+/// <summary>The result of <see cref="KvDatabase.Check"/>: every problem found, or none.</summary>
+public sealed class CheckReport
+{
+    internal const int MaxListed = 1000;
+    private readonly List<string> _problems = new();
+
+    /// <summary>The commit that was checked.</summary>
+    public long TxnId { get; internal init; }
+
+    /// <summary>Whether the database passed every check.</summary>
+    public bool IsValid => ProblemCount == 0;
+
+    /// <summary>Descriptions of the problems found (the first 1000).</summary>
+    public IReadOnlyList<string> Problems => _problems;
+
+    /// <summary>All problems found, including those beyond the listed ones.</summary>
+    public int ProblemCount { get; private set; }
+
+    /// <summary>Pages reachable from the trees (branch, leaf and overflow).</summary>
+    public long ReachablePages { get; internal set; }
+
+    /// <summary>Pages on the free list, plus the pages holding it.</summary>
+    public long FreePages { get; internal set; }
+
+    /// <summary>Pages below the high-water mark, meta pages included.</summary>
+    public long PageCount { get; internal init; }
+
+    /// <summary>Entries counted across all trees.</summary>
+    public long Entries { get; internal set; }
+
+    internal void Add(string problem)
+    {
+        ProblemCount++;
+        if (_problems.Count < MaxListed) _problems.Add(problem);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => IsValid
+        ? $"OK: txn {TxnId}, {PageCount} pages ({ReachablePages} in trees, {FreePages} free), {Entries} entries"
+        : $"{ProblemCount} problem(s) at txn {TxnId}:{Environment.NewLine}" + string.Join(Environment.NewLine, _problems);
+}

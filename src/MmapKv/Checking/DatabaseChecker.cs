@@ -1,0 +1,210 @@
+using System.Text;
+using MmapKv.Allocation;
+using MmapKv.BTree;
+using MmapKv.Format;
+
+namespace MmapKv.Checking;
+
+/// <summary>
+/// The full integrity check of one snapshot (docs/format.md §9). It visits every reachable page once, verifying
+/// checksums, headers, key order and separator bounds, then the free list, and finally that every page below the
+/// high-water mark is accounted for exactly once: reachable, free, or the free list itself. It reports problems
+/// instead of throwing, and reads only through bounds-checked accessors, so a damaged file cannot crash it.
+/// </summary>
+internal sealed unsafe class DatabaseChecker
+{
+    private readonly PageContext _ctx;
+    private readonly CheckReport _report;
+    private readonly byte[] _owner; // per page: 0 unseen, 1 tree, 2 free, 3 free-list run
+    private readonly int _maxKey;
+
+    private DatabaseChecker(PageContext ctx, CheckReport report, int maxKey)
+    {
+        _ctx = ctx;
+        _report = report;
+        _maxKey = maxKey;
+        _owner = new byte[ctx.PageCount];
+    }
+
+    public static CheckReport Run(ReadTransaction tx, long fileLength)
+    {
+        var meta = tx.SnapshotMeta;
+        var report = new CheckReport { TxnId = meta.TxnId, PageCount = meta.PageCount };
+        if (meta.Validate(fileLength) is { } problem)
+        {
+            report.Add("meta: " + problem);
+            return report;
+        }
+        var checker = new DatabaseChecker(tx.Context, report, tx.Db.MaxKeySize);
+        checker.CheckTree("default tree", meta.Main);
+        checker.CheckTree("catalog", meta.Catalog);
+        checker.CheckNamedTrees(meta.Catalog);
+        checker.CheckFreeList(meta.FreeListPage, meta.FreeListPages);
+        checker.CheckAccounting();
+        return report;
+    }
+
+    private void CheckTree(string name, in TreeDescriptor desc)
+    {
+        if (desc.Validate(_ctx.PageCount) is { } problem) { _report.Add($"{name}: {problem}"); return; }
+        if (desc.Root == 0) return;
+        var counts = new TreeDescriptor();
+        try
+        {
+            Walk(name, desc.Root, 1, desc.Depth, default, false, default, false, ref counts);
+        }
+        catch (CorruptDatabaseException e)
+        {
+            _report.Add($"{name}: {e.Message}");
+            return;
+        }
+        if (counts.Entries != desc.Entries) _report.Add($"{name}: descriptor says {desc.Entries} entries, found {counts.Entries}");
+        if (counts.BranchPages != desc.BranchPages) _report.Add($"{name}: descriptor says {desc.BranchPages} branch pages, found {counts.BranchPages}");
+        if (counts.LeafPages != desc.LeafPages) _report.Add($"{name}: descriptor says {desc.LeafPages} leaf pages, found {counts.LeafPages}");
+        if (counts.OverflowPages != desc.OverflowPages) _report.Add($"{name}: descriptor says {desc.OverflowPages} overflow pages, found {counts.OverflowPages}");
+        _report.Entries += counts.Entries;
+    }
+
+    /// <summary>Checks a subtree whose keys must lie in [lower, upper).</summary>
+    private void Walk(string tree, long id, int level, int depth, ReadOnlySpan<byte> lower, bool hasLower,
+        ReadOnlySpan<byte> upper, bool hasUpper, ref TreeDescriptor counts)
+    {
+        bool leaf = level == depth;
+        if (!Claim(id, 1, 1, $"{tree}: page {id}")) return;
+        var node = _ctx.Node(id, leaf ? PageKind.Leaf : PageKind.Branch); // throws on bad kind, count or heap start
+        VerifyHeader(tree, id, node.P, 1);
+        if (leaf) counts.LeafPages++; else counts.BranchPages++;
+        int count = node.Count;
+        ReadOnlySpan<byte> prev = default;
+        for (int i = 0; i < count; i++)
+        {
+            var key = node.KeyAt(i);
+            if (node.HintAt(i) != NodeLayout.Hint(key)) _report.Add($"{tree}: page {id} slot {i}: hint does not match the key");
+            bool isMinusInfinity = !leaf && i == 0;
+            if (isMinusInfinity)
+            {
+                if (key.Length != 0) _report.Add($"{tree}: page {id}: first branch entry has a non-empty key");
+            }
+            else
+            {
+                if (key.Length == 0 || key.Length > _maxKey) _report.Add($"{tree}: page {id} slot {i}: key length {key.Length} is out of range");
+                if (i > (leaf ? 0 : 1) && prev.SequenceCompareTo(key) >= 0) _report.Add($"{tree}: page {id} slot {i}: keys out of order");
+                if (hasLower && key.SequenceCompareTo(lower) < 0) _report.Add($"{tree}: page {id} slot {i}: key below its separator");
+                if (hasUpper && key.SequenceCompareTo(upper) >= 0) _report.Add($"{tree}: page {id} slot {i}: key not below the next separator");
+                prev = key;
+            }
+            if (leaf)
+            {
+                counts.Entries++;
+                long first = node.OverflowPageAt(i, out uint length);
+                if (first != 0)
+                {
+                    long pages = NodeLayout.OverflowRunPages(_ctx.PageSize, length);
+                    if (!Claim(first, pages, 1, $"{tree}: overflow run {first}+{pages} of page {id} slot {i}")) continue;
+                    _ctx.OverflowValue(first, length); // header matches the reference
+                    VerifyHeader(tree, first, _ctx.Page(first), pages);
+                    counts.OverflowPages += pages;
+                }
+                else _ = node.ValueAt(i, _ctx); // inline value lies inside the page
+            }
+            else
+            {
+                bool last = i == count - 1;
+                var childUpper = last ? upper : node.KeyAt(i + 1);
+                Walk(tree, node.ChildAt(i), level + 1, depth,
+                    isMinusInfinity ? lower : key, isMinusInfinity ? hasLower : true,
+                    childUpper, last ? hasUpper : true, ref counts);
+            }
+        }
+    }
+
+    private void VerifyHeader(string tree, long id, byte* p, long pages)
+    {
+        if (PageHeader.PageId(p) != id) _report.Add($"{tree}: page {id} carries page id {PageHeader.PageId(p)}");
+        if (PageHeader.TxnId(p) > _report.TxnId) _report.Add($"{tree}: page {id} was written by txn {PageHeader.TxnId(p)}, newer than the snapshot");
+        if (PageHeader.Flags(p) != 0) _report.Add($"{tree}: page {id} has unknown flags");
+        uint stored = PageHeader.Checksum(p), actual = Checksum.OfPage(p, pages * _ctx.PageSize);
+        if (stored != actual) _report.Add($"{tree}: page {id} checksum mismatch (stored {stored:x8}, computed {actual:x8})");
+    }
+
+    /// <summary>Marks pages as owned, reporting ids out of range and pages claimed twice.</summary>
+    private bool Claim(long first, long pages, byte owner, string what)
+    {
+        if (first < MetaPage.Count || first >= _ctx.PageCount || pages > _ctx.PageCount - first)
+        {
+            _report.Add($"{what}: outside the database (page count {_ctx.PageCount})");
+            return false;
+        }
+        bool ok = true;
+        for (long p = first; p < first + pages; p++)
+        {
+            if (_owner[p] != 0)
+            {
+                _report.Add($"{what}: page {p} is already {Describe(_owner[p])}");
+                ok = false;
+            }
+            else _owner[p] = owner;
+        }
+        return ok;
+    }
+
+    private static string Describe(byte owner) => owner switch
+    {
+        1 => "reachable from a tree",
+        2 => "on the free list",
+        _ => "part of the free-list run",
+    };
+
+    private void CheckNamedTrees(in TreeDescriptor catalog)
+    {
+        if (catalog.Root == 0) return;
+        var path = new CursorPath();
+        try
+        {
+            for (bool ok = path.First(_ctx, catalog); ok; ok = path.Next(_ctx))
+            {
+                var leaf = path.Leaf(_ctx, out int i);
+                string name = Encoding.UTF8.GetString(leaf.KeyAt(i));
+                var value = leaf.ValueAt(i, _ctx);
+                if (value.Length != TreeDescriptor.Size) { _report.Add($"catalog: tree '{name}' has a {value.Length}-byte descriptor"); continue; }
+                CheckTree($"tree '{name}'", TreeDescriptor.Read(value));
+            }
+        }
+        catch (CorruptDatabaseException e)
+        {
+            _report.Add("catalog: " + e.Message);
+        }
+    }
+
+    private void CheckFreeList(long first, long pages)
+    {
+        if (first == 0) return;
+        if (!Claim(first, pages, 3, $"free-list run {first}+{pages}")) return;
+        try
+        {
+            VerifyHeader("free list", first, _ctx.Page(first), pages);
+            foreach (var (s, l) in FreeListCodec.Read(_ctx, first, pages))
+            {
+                Claim(s, l, 2, $"free run {s}+{l}");
+                _report.FreePages += l;
+            }
+            _report.FreePages += pages;
+        }
+        catch (CorruptDatabaseException e)
+        {
+            _report.Add("free list: " + e.Message);
+        }
+    }
+
+    private void CheckAccounting()
+    {
+        long unowned = 0, firstUnowned = -1;
+        for (long p = MetaPage.Count; p < _ctx.PageCount; p++)
+        {
+            if (_owner[p] == 1) _report.ReachablePages++;
+            else if (_owner[p] == 0 && unowned++ == 0) firstUnowned = p;
+        }
+        if (unowned > 0)
+            _report.Add($"{unowned} page(s) are neither reachable nor free (leaked), the first being page {firstUnowned}");
+    }
+}

@@ -1,0 +1,31 @@
+using MmapKv.Storage;
+
+namespace MmapKv.Format;
+
+/// <summary>
+/// Creates a new, empty database file atomically: it is written and synced under a temporary name, then linked
+/// into place. A crash during creation leaves either no file or a complete one, never an empty file.
+/// </summary>
+internal static unsafe class DatabaseFormatter
+{
+    public static void CreateFile(string path, KvOptions options)
+    {
+        string temp = $"{path}.creating-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        using (var storage = MappedFileStorage.Open(temp, readOnly: false, 2L * options.PageSize, createNew: true, options.CreateMode))
+        {
+            Format(storage, options.PageSize);
+        }
+        MappedFileStorage.TryPublish(temp, path); // if another process created it first, we open theirs
+    }
+
+    /// <summary>Writes the two meta pages of an empty database (txn 0 in slot 0, slot 1 left invalid) and syncs.</summary>
+    public static void Format(IStorage storage, int pageSize)
+    {
+        storage.Grow(2L * pageSize);
+        new Span<byte>(storage.Base, 2 * pageSize).Clear();
+        var meta = new MetaRecord { PageSize = pageSize, TxnId = 0, PageCount = MetaPage.Count };
+        MetaPage.Write(storage.Base, meta);
+        storage.Flush(0, 2L * pageSize);
+        storage.Sync();
+    }
+}

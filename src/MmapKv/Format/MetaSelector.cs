@@ -1,0 +1,39 @@
+using MmapKv.Storage;
+
+namespace MmapKv.Format;
+
+/// <summary>
+/// Chooses the meta slot to open (docs/format.md §6.2): of the slots that validate, the one with the highest
+/// transaction id. A torn or damaged slot is skipped, so the previous commit is used.
+/// </summary>
+internal static unsafe class MetaSelector
+{
+    public static (MetaRecord Meta, int Slot) Select(IStorage storage)
+    {
+        long length = storage.Length;
+        if (length < MetaPage.Size)
+            throw new CorruptDatabaseException($"The file is {length} bytes; an MmapKv database is at least {2 * Limits.MinPageSize} bytes.");
+        var slot0 = MetaPage.TryRead(storage.Base, length, out string? problem0, out bool version0);
+        // Slot 1 sits one page in. Its page size comes from slot 0; if slot 0 is damaged, try every legal size and
+        // accept only a slot that names that same size.
+        MetaRecord? slot1 = null;
+        string? problem1 = "not found";
+        bool version1 = false;
+        for (int ps = Limits.MinPageSize; ps <= Limits.MaxPageSize; ps <<= 1)
+        {
+            if (slot0 is { } s0 && s0.PageSize != ps) continue;
+            if (length < (long)ps + MetaPage.Size) break;
+            var candidate = MetaPage.TryRead(storage.Base + ps, length, out string? p, out bool v);
+            if (candidate is { } c && c.PageSize == ps) { slot1 = c; problem1 = null; break; }
+            if (slot0 is not null || problem1 == "not found") { problem1 = p; version1 |= v; }
+        }
+        if (slot0 is null && slot1 is null)
+        {
+            if (version0 || version1)
+                throw new IncompatibleFormatException($"Cannot open: {problem0 ?? problem1}.");
+            throw new CorruptDatabaseException($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
+        }
+        if (slot1 is null || (slot0 is { } a && a.TxnId >= slot1.Value.TxnId)) return (slot0!.Value, 0);
+        return (slot1.Value, 1);
+    }
+}

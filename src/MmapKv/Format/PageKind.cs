@@ -1,0 +1,16 @@
+namespace MmapKv.Format;
+
+/// <summary>The kind byte of a page header. See docs/format.md §3.</summary>
+internal enum PageKind : byte
+{
+    /// <summary>Never written by a commit; a zeroed page.</summary>
+    None = 0,
+    /// <summary>B+tree interior page: separator keys and child page ids.</summary>
+    Branch = 1,
+    /// <summary>B+tree leaf page: keys with inline values or overflow references.</summary>
+    Leaf = 2,
+    /// <summary>First page of a run holding one large value.</summary>
+    Overflow = 3,
+    /// <summary>First page of a run holding the free-page list.</summary>
+    FreeList = 4,
+}

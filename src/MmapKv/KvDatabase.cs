@@ -1,0 +1,248 @@
+using MmapKv.Allocation;
+using MmapKv.BTree;
+using MmapKv.Checking;
+using MmapKv.Format;
+using MmapKv.Storage;
+using MmapKv.Transactions;
+
+namespace MmapKv;
+
+/// <summary>
+/// An open MmapKv database file. Thread-safe: any number of read transactions run alongside one write transaction.
+/// </summary>
+public sealed class KvDatabase : IDisposable
+{
+    private readonly SemaphoreSlim _writerLock = new(1, 1);
+    private readonly ReaderTable _readers;
+    private readonly PageAllocator? _allocator;
+    private Snapshot _current;
+    private int _references = 1;   // the database itself, plus one per open transaction
+    private int _disposed;
+    private long _deferredSinceFlush;
+    private readonly Func<Snapshot> _currentGetter;
+
+    internal IStorage Storage { get; }
+    internal CommitPipeline Pipeline { get; }
+    internal KvOptions Options { get; }
+
+    /// <summary>The file's page size in bytes.</summary>
+    public int PageSize { get; }
+
+    /// <summary>The longest key this database accepts, in bytes (996 with 4 KiB pages).</summary>
+    public int MaxKeySize { get; }
+
+    /// <summary>The file path.</summary>
+    public string Path { get; }
+
+    /// <summary>Id of the newest commit visible to new transactions.</summary>
+    public long LastTxnId => Current.TxnId;
+
+    /// <summary>Id of the newest commit known to be on stable storage.</summary>
+    public long DurableTxnId => Pipeline.DurableTxn;
+
+    internal Snapshot Current => Volatile.Read(ref _current);
+
+    private KvDatabase(string path, IStorage storage, KvOptions options, MetaRecord meta, int metaSlot)
+    {
+        Path = path;
+        Storage = storage;
+        Options = options;
+        PageSize = meta.PageSize;
+        MaxKeySize = Limits.MaxKeySize(PageSize);
+        _current = new Snapshot(meta);
+        _currentGetter = () => Current;
+        _readers = new ReaderTable(options.MaxReaders);
+        Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
+        if (!storage.IsReadOnly)
+            _allocator = new PageAllocator(meta.PageCount, FreeListCodec.Read(ContextAt(meta.PageCount), meta.FreeListPage, meta.FreeListPages));
+    }
+
+    /// <summary>
+    /// Opens the database at <paramref name="path"/>, creating it if it does not exist (unless read-only).
+    /// </summary>
+    /// <exception cref="CorruptDatabaseException">The file is not an MmapKv database or is damaged.</exception>
+    /// <exception cref="IncompatibleFormatException">The file was written by an incompatible format version.</exception>
+    /// <exception cref="DatabaseLockedException">Another process or instance has the file open.</exception>
+    /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist.</exception>
+    public static KvDatabase Open(string path, KvOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new KvOptions();
+        options.Validate();
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("MmapKv requires a little-endian CPU.");
+        path = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
+        var storage = MappedFileStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
+        try
+        {
+            if (storage.Length > options.MaxSize)
+                throw new ArgumentException($"The file is {storage.Length} bytes, larger than MaxSize ({options.MaxSize}). Open it with a larger MaxSize.", nameof(options));
+            return Open(path, storage, options);
+        }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a database over any storage (the real map, or a simulated one in tests).</summary>
+    internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
+    {
+        var (meta, slot) = MetaSelector.Select(storage);
+        // Quarantine rule at open (R2): the opened meta may sit in the page cache without being durable (a process
+        // killed during deferred operation). Syncing now makes it the durable state, so everything its free list
+        // names may be reused.
+        if (!storage.IsReadOnly) storage.Sync();
+        return new KvDatabase(path, storage, options, meta, slot);
+    }
+
+    /// <summary>Starts a read transaction on the newest commit. Never blocks.</summary>
+    public ReadTransaction BeginRead()
+    {
+        AddReference();
+        try
+        {
+            int slot = _readers.Acquire(_currentGetter, out var snapshot);
+            return new ReadTransaction(this, snapshot, slot);
+        }
+        catch
+        {
+            ReleaseReference();
+            throw;
+        }
+    }
+
+    internal void EndRead(int slot)
+    {
+        _readers.Release(slot);
+        ReleaseReference();
+    }
+
+    /// <summary>Starts the write transaction, waiting while another one is open.</summary>
+    /// <exception cref="InvalidOperationException">The database is read-only.</exception>
+    /// <exception cref="StorageFailedException">An earlier flush failed; reopen the database.</exception>
+    public WriteTransaction BeginWrite()
+    {
+        ThrowIfNotWritable();
+        AddReference();
+        _writerLock.Wait();
+        return StartWriteLocked();
+    }
+
+    /// <summary>Starts the write transaction, awaiting (not blocking) while another one is open.</summary>
+    public async ValueTask<WriteTransaction> BeginWriteAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotWritable();
+        AddReference();
+        try { await _writerLock.WaitAsync(cancellationToken).ConfigureAwait(false); }
+        catch { ReleaseReference(); throw; }
+        return StartWriteLocked();
+    }
+
+    private void ThrowIfNotWritable()
+    {
+        if (Storage.IsReadOnly) throw new InvalidOperationException("The database was opened read-only.");
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    }
+
+    private WriteTransaction StartWriteLocked()
+    {
+        try
+        {
+            if (Pipeline.Poison is { } poison)
+                throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
+            // Reuse rule: pages freed at or before both the oldest reader's snapshot (R1) and the durable commit (R2).
+            _allocator!.Release(Math.Min(_readers.OldestSnapshot(), Pipeline.DurableTxn));
+            return new WriteTransaction(this, Current, _allocator);
+        }
+        catch
+        {
+            EndWrite();
+            throw;
+        }
+    }
+
+    /// <summary>Called once by the write transaction when it ends, committed or not.</summary>
+    internal void EndWrite()
+    {
+        _writerLock.Release();
+        ReleaseReference();
+    }
+
+    /// <summary>The page view of a snapshot with <paramref name="pageCount"/> pages.</summary>
+    internal unsafe PageContext ContextAt(long pageCount) => new(Storage.Base, PageSize, pageCount);
+
+    /// <summary>Makes a commit visible to new transactions and queues it for flushing. Under the writer lock.</summary>
+    internal void Publish(Snapshot snapshot, List<(long First, long Pages)> ranges)
+    {
+        Pipeline.Enqueue(snapshot.Meta, ranges);
+        Volatile.Write(ref _current, snapshot);
+    }
+
+    /// <summary>Deferred commits accumulate until a flush; past a threshold one is forced so freed pages can be reused.</summary>
+    internal void AfterDeferredCommit()
+    {
+        if (Interlocked.Increment(ref _deferredSinceFlush) >= 1000 || Pipeline.PendingPages > (64L << 20) / PageSize)
+            Flush();
+    }
+
+    /// <summary>Makes every commit so far durable (the deferred ones included).</summary>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Storage.IsReadOnly) return;
+        Interlocked.Exchange(ref _deferredSinceFlush, 0);
+        Pipeline.FlushAll();
+    }
+
+    /// <summary>Runs the full integrity check (see docs/format.md §9) on the newest commit.</summary>
+    public CheckReport Check()
+    {
+        using var tx = BeginRead();
+        return DatabaseChecker.Run(tx, Storage.Length);
+    }
+
+    /// <summary>Sizes and counts of the newest commit.</summary>
+    public KvStats GetStats()
+    {
+        using var tx = BeginRead();
+        return KvStats.Collect(tx, Storage.Length, _readers.Count() - 1);
+    }
+
+    private void AddReference()
+    {
+        while (true)
+        {
+            int r = Volatile.Read(ref _references);
+            ObjectDisposedException.ThrowIf(r == 0 || Volatile.Read(ref _disposed) != 0, this);
+            if (Interlocked.CompareExchange(ref _references, r + 1, r) == r) return;
+        }
+    }
+
+    private void ReleaseReference()
+    {
+        if (Interlocked.Decrement(ref _references) != 0) return;
+        // Last user gone: make deferred commits durable, then unmap. Never earlier: a live reader's spans point into the map.
+        try
+        {
+            if (!Storage.IsReadOnly && Pipeline.Poison is null) Pipeline.FlushAll();
+        }
+        finally
+        {
+            Storage.Dispose();
+            Pipeline.Dispose();
+            _writerLock.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Closes the database: flushes deferred commits, then unmaps the file and releases its lock. If transactions
+    /// are still open, new ones are refused at once and the file is closed when the last one ends.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        ReleaseReference();
+    }
+}

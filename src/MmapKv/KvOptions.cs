@@ -1,0 +1,43 @@
+using MmapKv.Format;
+
+namespace MmapKv;
+
+/// <summary>Settings for <see cref="KvDatabase.Open(string, KvOptions)"/>.</summary>
+public sealed record KvOptions
+{
+    /// <summary>
+    /// The most the file may grow to, in bytes. This much address space is reserved once at open (no memory is
+    /// committed), so it can be generous. Default: 256 GiB. Must be at least the current file size.
+    /// </summary>
+    public long MaxSize { get; init; } = 256L << 30;
+
+    /// <summary>Page size for a new file: a power of two from 4096 to 65536. Ignored for an existing file, whose
+    /// page size is fixed. Default: 4096.</summary>
+    public int PageSize { get; init; } = Limits.DefaultPageSize;
+
+    /// <summary>The default durability of commits. Default: <see cref="MmapKv.Durability.Immediate"/>.</summary>
+    public Durability Durability { get; init; } = Durability.Immediate;
+
+    /// <summary>Open without write access: the map is read-only and write transactions are refused.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>Most read transactions open at once. Default: 1024.</summary>
+    public int MaxReaders { get; init; } = 1024;
+
+    /// <summary>Unix permission bits for a newly created file. Default: owner read/write only (0600).</summary>
+    public int CreateMode { get; init; } = Convert.ToInt32("600", 8);
+
+    internal void Validate()
+    {
+        if (!Limits.IsValidPageSize(PageSize))
+            throw new ArgumentOutOfRangeException(nameof(PageSize), PageSize, "The page size must be a power of two from 4096 to 65536.");
+        if (MaxSize < 2L * PageSize)
+            throw new ArgumentOutOfRangeException(nameof(MaxSize), MaxSize, "MaxSize must hold at least the two meta pages.");
+        if (MaxReaders < 1 || MaxReaders > 1 << 20)
+            throw new ArgumentOutOfRangeException(nameof(MaxReaders), MaxReaders, "MaxReaders must be from 1 to 1048576.");
+        if (!Enum.IsDefined(Durability))
+            throw new ArgumentOutOfRangeException(nameof(Durability), Durability, "Unknown durability mode.");
+        if ((CreateMode & ~0x1FF) != 0)
+            throw new ArgumentOutOfRangeException(nameof(CreateMode), CreateMode, "CreateMode holds permission bits only (0 to 0777).");
+    }
+}

@@ -1,0 +1,70 @@
+using MmapKv.Allocation;
+using MmapKv.BTree;
+using MmapKv.Format;
+
+namespace MmapKv;
+
+/// <summary>Shape and size of one tree.</summary>
+/// <param name="Name">The tree's name; null for the default tree.</param>
+/// <param name="Depth">Levels from root to leaf; 0 for an empty tree.</param>
+/// <param name="Entries">Key/value pairs.</param>
+/// <param name="BranchPages">Interior pages.</param>
+/// <param name="LeafPages">Leaf pages.</param>
+/// <param name="OverflowPages">Pages holding large values.</param>
+public sealed record TreeStats(string? Name, int Depth, long Entries, long BranchPages, long LeafPages, long OverflowPages)
+{
+    internal static TreeStats From(string? name, in TreeDescriptor d) =>
+        new(name, d.Depth, d.Entries, d.BranchPages, d.LeafPages, d.OverflowPages);
+}
+
+/// <summary>Statistics of one committed state, from <see cref="KvDatabase.GetStats"/>.</summary>
+public sealed record KvStats
+{
+    /// <summary>Page size in bytes.</summary>
+    public required int PageSize { get; init; }
+    /// <summary>File length in bytes (including space allocated ahead of use).</summary>
+    public required long FileSize { get; init; }
+    /// <summary>Pages below the high-water mark: in use, free-listed, or holding the free list.</summary>
+    public required long PageCount { get; init; }
+    /// <summary>Pages on the free list (reusable now or once older readers and the quarantine allow).</summary>
+    public required long FreePages { get; init; }
+    /// <summary>Pages that hold the free list itself.</summary>
+    public required long FreeListPages { get; init; }
+    /// <summary>Id of the commit these figures describe.</summary>
+    public required long TxnId { get; init; }
+    /// <summary>Id of the newest durable commit.</summary>
+    public required long DurableTxnId { get; init; }
+    /// <summary>Read transactions open, not counting the one used to collect these figures.</summary>
+    public required int ActiveReaders { get; init; }
+    /// <summary>The default tree.</summary>
+    public required TreeStats Main { get; init; }
+    /// <summary>The named trees, by name.</summary>
+    public required IReadOnlyList<TreeStats> Trees { get; init; }
+
+    /// <summary>Total entries across the default and named trees.</summary>
+    public long TotalEntries => Main.Entries + Trees.Sum(t => t.Entries);
+
+    internal static KvStats Collect(ReadTransaction tx, long fileSize, int readers)
+    {
+        var ctx = tx.Context;
+        var meta = tx.SnapshotMeta;
+        long free = 0;
+        foreach (var (_, l) in FreeListCodec.Read(ctx, meta.FreeListPage, meta.FreeListPages)) free += l;
+        var trees = new List<TreeStats>();
+        foreach (string name in tx.GetTreeNames())
+            trees.Add(TreeStats.From(name, tx.FindTree(name)!.Desc));
+        return new KvStats
+        {
+            PageSize = ctx.PageSize,
+            FileSize = fileSize,
+            PageCount = ctx.PageCount,
+            FreePages = free,
+            FreeListPages = meta.FreeListPages,
+            TxnId = tx.TxnId,
+            DurableTxnId = tx.Db.DurableTxnId,
+            ActiveReaders = readers,
+            Main = TreeStats.From(null, tx.MainTree.Desc),
+            Trees = trees,
+        };
+    }
+}

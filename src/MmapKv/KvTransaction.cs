@@ -1,0 +1,156 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Text;
+using MmapKv.BTree;
+using MmapKv.Format;
+
+namespace MmapKv;
+
+/// <summary>
+/// What read and write transactions share: lookups, cursors and named trees over one consistent view.
+/// A transaction is not bound to a thread, but must not be used by two threads at once.
+/// </summary>
+/// <remarks>
+/// Spans returned by <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> and by cursors point into the memory map. They stay valid until the
+/// transaction ends; in a write transaction, also only until its next write.
+/// </remarks>
+public abstract class KvTransaction : IDisposable
+{
+    internal readonly KvDatabase Db;
+    internal readonly TreeState MainTree;
+    internal readonly TreeState CatalogTree;
+    private protected bool _ended;
+    private protected string? _endReason;
+
+    private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta)
+    {
+        Db = db;
+        TxnId = txnId;
+        MainTree = new TreeState(null, meta.Main);
+        CatalogTree = new TreeState(null, meta.Catalog);
+    }
+
+    /// <summary>For a read transaction, the id of the commit it sees; for a write transaction, the id it will commit as.</summary>
+    public long TxnId { get; }
+
+    /// <summary>Whether this transaction may write.</summary>
+    public abstract bool IsReadOnly { get; }
+
+    internal abstract PageContext Context { get; }
+
+    /// <summary>Changes on every write, so cursors know to find their place again.</summary>
+    internal virtual long Version => 0;
+
+    /// <summary>Looks up <paramref name="key"/> in the default tree. Allocates nothing; the value is not copied.</summary>
+    /// <returns>Whether the key exists.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => TryGet(MainTree, key, out value);
+
+    /// <summary>Opens a cursor on the default tree. Dispose it, or let the transaction end, when done.</summary>
+    public KvCursor OpenCursor() => OpenCursor(MainTree);
+
+    /// <summary>Opens the named tree. In a read transaction a missing tree throws <see cref="KeyNotFoundException"/>;
+    /// in a write transaction it is created.</summary>
+    public abstract KvTree OpenTree(string name);
+
+    /// <summary>Opens the named tree if it exists (in a write transaction, also if it was created in it).</summary>
+    public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree)
+    {
+        ThrowIfEnded();
+        var state = FindTree(name);
+        tree = state is null ? null : new KvTree(this, state);
+        return tree is not null;
+    }
+
+    /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
+    public IReadOnlyList<string> GetTreeNames()
+    {
+        ThrowIfEnded();
+        var names = new List<string>();
+        var path = new CursorPath();
+        var ctx = Context;
+        for (bool ok = path.First(ctx, CatalogTree.Desc); ok; ok = path.Next(ctx))
+            names.Add(Encoding.UTF8.GetString(path.Leaf(ctx, out int i).KeyAt(i)));
+        return names;
+    }
+
+    internal virtual TreeState? FindTree(string name) => ReadCatalog(name);
+
+    /// <summary>The committed (or, in a write transaction, catalog-current) descriptor of a named tree.</summary>
+    internal TreeState? ReadCatalog(string name)
+    {
+        byte[] key = EncodeTreeName(name);
+        if (!TreeReader.TryGet(Context, CatalogTree.Desc, key, out var value)) return null;
+        if (value.Length != TreeDescriptor.Size)
+            throw new CorruptDatabaseException($"catalog entry for tree '{name}' is {value.Length} bytes, expected {TreeDescriptor.Size}");
+        var desc = TreeDescriptor.Read(value);
+        if (desc.Validate(Context.PageCount) is { } problem)
+            throw new CorruptDatabaseException($"catalog entry for tree '{name}': {problem}");
+        return new TreeState(name, desc);
+    }
+
+    internal byte[] EncodeTreeName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        byte[] key = Encoding.UTF8.GetBytes(name);
+        if (key.Length > Db.MaxKeySize)
+            throw new ArgumentException($"A tree name may be at most {Db.MaxKeySize} UTF-8 bytes.", nameof(name));
+        return key;
+    }
+
+    internal bool TryGet(TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        ThrowIfEnded(tree);
+        CheckKey(key);
+        return TreeReader.TryGet(Context, tree.Desc, key, out value);
+    }
+
+    internal KvCursor OpenCursor(TreeState tree)
+    {
+        ThrowIfEnded(tree);
+        return new KvCursor(this, tree);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckKey(ReadOnlySpan<byte> key)
+    {
+        if ((uint)(key.Length - 1) >= (uint)Db.MaxKeySize) ThrowBadKey(key.Length);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadKey(int length) => throw new ArgumentException(length == 0
+        ? "A key must not be empty."
+        : $"The key is {length} bytes; the most this database allows is {Db.MaxKeySize}.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfEnded()
+    {
+        if (_ended) ThrowEnded();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfEnded(TreeState tree)
+    {
+        if (_ended || tree.Deleted) ThrowEnded(tree);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowEnded(TreeState? tree = null)
+    {
+        if (tree is { Deleted: true }) throw new InvalidOperationException($"The tree '{tree.Name}' was deleted in this transaction.");
+        if (_endReason is not null) throw new InvalidOperationException(_endReason);
+        throw new ObjectDisposedException(GetType().Name, "The transaction has ended (committed, aborted or disposed).");
+    }
+
+    /// <summary>Ends the transaction. A write transaction that was not committed is aborted.</summary>
+    public void Dispose()
+    {
+        if (_ended) return;
+        _ended = true;
+        End();
+        GC.SuppressFinalize(this);
+    }
+
+    private protected abstract void End();
+}

@@ -1,0 +1,42 @@
+namespace MmapKv.Storage;
+
+/// <summary>
+/// The one seam between the engine and the operating system: a file mapped at a fixed address, and the calls that
+/// move its bytes to stable storage. The engine reads and writes pages only through <see cref="Base"/>; it never
+/// uses read or write calls. Tests replace this interface with a simulated store that models crashes.
+/// </summary>
+/// <remarks>
+/// Invariants every implementation keeps:
+/// <list type="number">
+/// <item>S1: <see cref="Base"/> never changes while the storage is open (no remap), so spans into the map stay valid.</item>
+/// <item>S2: after <see cref="Grow"/> returns, the new length is durable and its blocks are allocated, so writes
+/// through the map below <see cref="Length"/> cannot fail for lack of space.</item>
+/// <item>S3: after <see cref="Flush"/> returns, the given range is durable. Nothing else is promised about order:
+/// any other dirty byte may reach the disk earlier or later.</item>
+/// <item>S4: a failed <see cref="Flush"/> or <see cref="Sync"/> leaves the range in an unknown state.</item>
+/// </list>
+/// </remarks>
+internal unsafe interface IStorage : IDisposable
+{
+    /// <summary>Start of the reservation of <see cref="Capacity"/> bytes.</summary>
+    byte* Base { get; }
+
+    /// <summary>Bytes reserved in the address space: the most the file may ever grow to while open.</summary>
+    long Capacity { get; }
+
+    /// <summary>Current file length in bytes. Only <c>[Base, Base + Length)</c> may be touched.</summary>
+    long Length { get; }
+
+    /// <summary>Whether the map is read-only.</summary>
+    bool IsReadOnly { get; }
+
+    /// <summary>Extends the file to <paramref name="newLength"/> with allocated blocks, then makes the length durable.</summary>
+    /// <exception cref="DatabaseFullException">The disk is full or the capacity is reached. The file is unchanged in meaning.</exception>
+    void Grow(long newLength);
+
+    /// <summary>Writes back the byte range (msync) and waits for it to be durable.</summary>
+    void Flush(long offset, long length);
+
+    /// <summary>Makes everything written so far durable, data and file length (fsync).</summary>
+    void Sync();
+}

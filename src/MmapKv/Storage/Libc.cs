@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+
+namespace MmapKv.Storage;
+
+/// <summary>
+/// The libc calls the Unix storage uses. Constants are the Linux values; <see cref="Constants"/> switches the few
+/// that differ on macOS.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "msync", SetLastError = true)]
+    public static partial int Msync(nint addr, nuint length, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint addr, nuint length, int advice);
+
+    /// <summary>Returns an error number directly; it does not set errno.</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_fallocate")]
+    public static partial int PosixFallocate(int fd, long offset, long length);
+
+    [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(int fd, int operation);
+
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    public static partial long Lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Lib, EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Link(string oldPath, string newPath);
+
+    [LibraryImport(Lib, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Unlink(string path);
+
+    [LibraryImport(Lib, EntryPoint = "strerror")]
+    private static partial nint StrError(int errnum);
+
+    public static string Describe(int errno) => $"{Marshal.PtrToStringUTF8(StrError(errno))} (errno {errno})";
+
+    public static class Constants
+    {
+        public static readonly bool IsMac = OperatingSystem.IsMacOS();
+        public const int O_RDONLY = 0;
+        public const int O_RDWR = 2;
+        public static readonly int O_CREAT = IsMac ? 0x200 : 0x40;
+        public static readonly int O_EXCL = IsMac ? 0x800 : 0x80;
+        public static readonly int O_CLOEXEC = IsMac ? 0x1000000 : 0x80000;
+        public const int PROT_NONE = 0;
+        public const int PROT_READ = 1;
+        public const int PROT_WRITE = 2;
+        public const int MAP_SHARED = 1;
+        public static readonly int MS_SYNC = IsMac ? 0x10 : 4;
+        public const int MADV_RANDOM = 1;
+        public const int LOCK_SH = 1;
+        public const int LOCK_EX = 2;
+        public const int LOCK_NB = 4;
+        public const int SEEK_END = 2;
+        public const int EINTR = 4;
+        public const int EIO = 5;
+        public const int EEXIST = 17;
+        public static readonly int EAGAIN = IsMac ? 35 : 11;
+        public const int ENOSPC = 28;
+        public static readonly int EDQUOT = IsMac ? 69 : 122;
+        public const int EFBIG = 27;
+        public const int ENOENT = 2;
+        public const int EACCES = 13;
+    }
+}

@@ -1,1 +1,0 @@
-namespace MmapKv; internal static class Placeholder {}

@@ -1,0 +1,143 @@
+using MmapKv.Format;
+using MmapKv.Storage;
+
+namespace MmapKv.Transactions;
+
+/// <summary>
+/// Makes commits durable: the ordered-msync protocol of docs/format.md §8, shared by every committer (group commit).
+/// </summary>
+/// <remarks>
+/// A commit hands over its meta record and dirty page ranges and is then visible in memory. A flush takes every
+/// commit handed over since the last durable one and
+/// <list type="number">
+/// <item>msyncs their page ranges (only those ranges),</item>
+/// <item>writes the newest meta record into the slot that does not hold the durable meta,</item>
+/// <item>msyncs that meta page.</item>
+/// </list>
+/// Invariant D1: a meta record reaches the map only after every page it references is durable. So a meta slot in
+/// the map or on disk is always complete, whatever the OS writes back and whenever the machine stops.
+/// Invariant D2: after a failed msync the outcome is unknown, so the pipeline is poisoned and refuses new writes
+/// until the database is reopened.
+/// </remarks>
+internal sealed class CommitPipeline : IDisposable
+{
+    private readonly IStorage _storage;
+    private readonly int _pageSize;
+    private readonly object _gate = new();          // guards the three fields below
+    private List<(long First, long Pages)> _ranges = new();
+    private MetaRecord _latest;
+    private bool _hasPending;
+    private readonly SemaphoreSlim _flushLock = new(1, 1);
+    private long _durableTxn;
+    private int _durableSlot;
+    private volatile Exception? _poison;
+
+    public CommitPipeline(IStorage storage, int pageSize, long durableTxn, int durableSlot)
+    {
+        _storage = storage;
+        _pageSize = pageSize;
+        _durableTxn = durableTxn;
+        _durableSlot = durableSlot;
+    }
+
+    public long DurableTxn => Volatile.Read(ref _durableTxn);
+
+    /// <summary>Set once a flush failed; new write transactions must refuse to start (D2).</summary>
+    public Exception? Poison => _poison;
+
+    /// <summary>Pages written by commits not yet durable, for deferred-flush thresholds.</summary>
+    public long PendingPages
+    {
+        get { lock (_gate) { long n = 0; foreach (var r in _ranges) n += r.Pages; return n; } }
+    }
+
+    /// <summary>Queues a commit for the next flush. Called under the writer lock, so commits arrive in txn order.</summary>
+    public void Enqueue(in MetaRecord meta, List<(long First, long Pages)> ranges)
+    {
+        lock (_gate)
+        {
+            _ranges.AddRange(ranges);
+            _latest = meta;
+            _hasPending = true;
+        }
+    }
+
+    /// <summary>Returns once <paramref name="txnId"/> (and everything before it) is durable, flushing if needed.</summary>
+    public void WaitDurable(long txnId)
+    {
+        while (DurableTxn < txnId)
+        {
+            ThrowIfPoisoned();
+            _flushLock.Wait();
+            try { if (DurableTxn < txnId) FlushLocked(); }
+            finally { _flushLock.Release(); }
+        }
+    }
+
+    /// <summary>Asynchronous <see cref="WaitDurable"/>: waits for the flush lock without blocking a thread.</summary>
+    public async ValueTask WaitDurableAsync(long txnId, CancellationToken cancellationToken)
+    {
+        while (DurableTxn < txnId)
+        {
+            ThrowIfPoisoned();
+            await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try { if (DurableTxn < txnId) FlushLocked(); }
+            finally { _flushLock.Release(); }
+        }
+    }
+
+    /// <summary>Makes every commit so far durable.</summary>
+    public void FlushAll()
+    {
+        long target;
+        lock (_gate) target = _hasPending ? _latest.TxnId : 0;
+        WaitDurable(target);
+    }
+
+    private void ThrowIfPoisoned()
+    {
+        if (_poison is { } p) throw new StorageFailedException("An earlier flush failed; the database must be reopened before it accepts writes. " + p.Message, 0, p);
+    }
+
+    private unsafe void FlushLocked()
+    {
+        List<(long First, long Pages)> ranges;
+        MetaRecord meta;
+        lock (_gate)
+        {
+            if (!_hasPending) return;
+            ranges = _ranges;
+            meta = _latest;
+            _ranges = new();
+            _hasPending = false;
+        }
+        try
+        {
+            // 1. Data first (D1). Ranges from several commits may overlap; sorting lets adjacent ones merge.
+            ranges.Sort();
+            long runStart = -1, runEnd = -1;
+            foreach (var (first, pages) in ranges)
+            {
+                if (first <= runEnd) { runEnd = Math.Max(runEnd, first + pages); continue; }
+                if (runStart >= 0) _storage.Flush(runStart * _pageSize, (runEnd - runStart) * _pageSize);
+                runStart = first;
+                runEnd = first + pages;
+            }
+            if (runStart >= 0) _storage.Flush(runStart * _pageSize, (runEnd - runStart) * _pageSize);
+
+            // 2–3. The meta goes into the slot not holding the durable meta: if this write tears, that one survives.
+            int slot = 1 - _durableSlot;
+            MetaPage.Write(_storage.Base + (long)slot * _pageSize, meta);
+            _storage.Flush((long)slot * _pageSize, _pageSize);
+            _durableSlot = slot;
+            Volatile.Write(ref _durableTxn, meta.TxnId);
+        }
+        catch (Exception e)
+        {
+            _poison = e;
+            throw;
+        }
+    }
+
+    public void Dispose() => _flushLock.Dispose();
+}
