@@ -60,6 +60,9 @@ internal static unsafe class FreeListCodec
         long capacity = runPages * ctx.PageSize - PageHeader.Size - CountSize;
         if (PageHeader.Kind(p) != PageKind.FreeList || PageHeader.RunPages(p) != runPages || PageHeader.PageId(p) != first)
             throw new CorruptDatabaseException(first, $"expected the free-list run of {runPages} pages, found kind {PageHeader.Kind(p)} with {PageHeader.RunPages(p)} pages");
+        // The writer trusts this list to say which pages it may overwrite, so its checksum is always verified.
+        if (PageHeader.Checksum(p) != Checksum.OfPage(p, runPages * ctx.PageSize))
+            throw new CorruptDatabaseException(first, "free-list checksum mismatch");
         long count = Unsafe.ReadUnaligned<long>(p + PageHeader.Size);
         if (count < 0 || count > capacity / RunSize || PageHeader.Upper(p) != CountSize + count * RunSize)
             throw new CorruptDatabaseException(first, $"free-list run count {count} does not fit its {runPages} pages");

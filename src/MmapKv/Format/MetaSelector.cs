@@ -12,7 +12,7 @@ internal static unsafe class MetaSelector
     {
         long length = storage.Length;
         if (length < MetaPage.Size)
-            throw new CorruptDatabaseException($"The file is {length} bytes; an MmapKv database is at least {2 * Limits.MinPageSize} bytes.");
+            throw new CorruptDatabaseException($"The file is {length} bytes, too small to be an MmapKv database.");
         var slot0 = MetaPage.TryRead(storage.Base, length, out string? problem0, out bool version0);
         // Slot 1 sits one page in. Its page size comes from slot 0; if slot 0 is damaged, try every legal size and
         // accept only a slot that names that same size.
@@ -25,12 +25,15 @@ internal static unsafe class MetaSelector
             if (length < (long)ps + MetaPage.Size) break;
             var candidate = MetaPage.TryRead(storage.Base + ps, length, out string? p, out bool v);
             if (candidate is { } c && c.PageSize == ps) { slot1 = c; problem1 = null; break; }
-            if (slot0 is not null || problem1 == "not found") { problem1 = p; version1 |= v; }
+            version1 |= v;
+            if (slot0 is not null || problem1 == "not found") problem1 = p;
         }
+        // A slot with a valid checksum but another version means a different build wrote this file: writing to it
+        // with this one could destroy data that build expects, so refuse even if the other slot is readable.
+        if (version0 || version1)
+            throw new IncompatibleFormatException($"Cannot open: {(version0 ? problem0 : problem1)}.");
         if (slot0 is null && slot1 is null)
         {
-            if (version0 || version1)
-                throw new IncompatibleFormatException($"Cannot open: {problem0 ?? problem1}.");
             throw new CorruptDatabaseException($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
         }
         if (slot1 is null || (slot0 is { } a && a.TxnId >= slot1.Value.TxnId)) return (slot0!.Value, 0);
