@@ -78,7 +78,12 @@ internal sealed unsafe partial class MappedFileStorage
     public void Flush(long offset, long length)
     {
         if (length <= 0) return;
-        if (Libc.Msync((nint)(_base + offset), (nuint)length, MS_SYNC) != 0) throw Failure("msync");
+        // msync wants an address aligned to the OS page, which may be larger than the database page (16 KiB on
+        // some arm64 kernels). Widening the range only writes back more; it never promises less.
+        long osPage = Environment.SystemPageSize;
+        long start = offset / osPage * osPage;
+        long end = Math.Min(offset + length, _length);
+        if (Libc.Msync((nint)(_base + start), (nuint)(end - start), MS_SYNC) != 0) throw Failure("msync");
     }
 
     public void Sync()

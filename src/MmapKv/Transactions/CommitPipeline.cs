@@ -27,6 +27,7 @@ internal sealed class CommitPipeline : IDisposable
     private List<(long First, long Pages)> _ranges = new();
     private MetaRecord _latest;
     private bool _hasPending;
+    private long _latestTxn;                         // newest commit handed over, flushed or not
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private long _durableTxn;
     private int _durableSlot;
@@ -36,7 +37,7 @@ internal sealed class CommitPipeline : IDisposable
     {
         _storage = storage;
         _pageSize = pageSize;
-        _durableTxn = durableTxn;
+        _durableTxn = _latestTxn = durableTxn;
         _durableSlot = durableSlot;
     }
 
@@ -59,6 +60,7 @@ internal sealed class CommitPipeline : IDisposable
             _ranges.AddRange(ranges);
             _latest = meta;
             _hasPending = true;
+            _latestTxn = meta.TxnId;
         }
     }
 
@@ -86,11 +88,11 @@ internal sealed class CommitPipeline : IDisposable
         }
     }
 
-    /// <summary>Makes every commit so far durable.</summary>
+    /// <summary>Makes every commit handed over so far durable, including one another thread is flushing now.</summary>
     public void FlushAll()
     {
         long target;
-        lock (_gate) target = _hasPending ? _latest.TxnId : 0;
+        lock (_gate) target = _latestTxn;
         WaitDurable(target);
     }
 
@@ -113,17 +115,17 @@ internal sealed class CommitPipeline : IDisposable
         }
         try
         {
-            // 1. Data first (D1). Ranges from several commits may overlap; sorting lets adjacent ones merge.
-            ranges.Sort();
-            long runStart = -1, runEnd = -1;
+            // 1. Data first (D1), in one msync spanning this flush's pages. Each msync call ends in a device cache
+            //    flush, so one call over the span is far cheaper than one per range; the kernel writes only the
+            //    dirty pages inside it. Anything else dirty in the span is either ours or a page no durable state
+            //    references (quarantine), so writing it early is harmless.
+            long low = long.MaxValue, high = long.MinValue;
             foreach (var (first, pages) in ranges)
             {
-                if (first <= runEnd) { runEnd = Math.Max(runEnd, first + pages); continue; }
-                if (runStart >= 0) _storage.Flush(runStart * _pageSize, (runEnd - runStart) * _pageSize);
-                runStart = first;
-                runEnd = first + pages;
+                low = Math.Min(low, first);
+                high = Math.Max(high, first + pages);
             }
-            if (runStart >= 0) _storage.Flush(runStart * _pageSize, (runEnd - runStart) * _pageSize);
+            if (high > low) _storage.Flush(low * _pageSize, (high - low) * _pageSize);
 
             // 2–3. The meta goes into the slot not holding the durable meta: if this write tears, that one survives.
             int slot = 1 - _durableSlot;
