@@ -35,7 +35,7 @@ public sealed class KvCursor : IDisposable
     }
 
     /// <summary>Whether the cursor points at an entry.</summary>
-    public bool IsPositioned => !_disposed && _path.IsValid && !IsStale;
+    public bool IsPositioned => !_disposed && !_tx.IsEnded && _path.IsValid && !IsStale;
 
     /// <summary>Moves to the smallest key.</summary>
     public bool First()

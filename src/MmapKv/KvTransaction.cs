@@ -64,9 +64,15 @@ public abstract class KvTransaction : IDisposable
     }
 
     /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
-    public IReadOnlyList<string> GetTreeNames()
+    public virtual IReadOnlyList<string> GetTreeNames()
     {
         ThrowIfEnded();
+        return CommittedTreeNames();
+    }
+
+    /// <summary>Names in this transaction's catalog tree, in byte order.</summary>
+    private protected List<string> CommittedTreeNames()
+    {
         var names = new List<string>();
         var path = new CursorPath();
         var ctx = Context;
@@ -76,6 +82,9 @@ public abstract class KvTransaction : IDisposable
     }
 
     internal virtual TreeState? FindTree(string name) => ReadCatalog(name);
+
+    /// <summary>Whether the transaction has ended.</summary>
+    internal bool IsEnded => _ended;
 
     /// <summary>The committed (or, in a write transaction, catalog-current) descriptor of a named tree.</summary>
     internal TreeState? ReadCatalog(string name)

@@ -83,6 +83,24 @@ public sealed class WriteTransaction : KvTransaction
         return state;
     }
 
+    /// <summary>Names of the named trees as this transaction sees them (its own creations and deletions included), in byte order of their UTF-8 names.</summary>
+    public override IReadOnlyList<string> GetTreeNames()
+    {
+        ThrowIfEnded();
+        var names = new SortedSet<string>(CommittedTreeNames(), Utf8Order.Instance);
+        names.ExceptWith(_deletedTrees);
+        names.UnionWith(_trees.Keys);
+        return names.ToList();
+    }
+
+    /// <summary>Orders names as the catalog stores them: bytewise by UTF-8 encoding.</summary>
+    private sealed class Utf8Order : IComparer<string>
+    {
+        public static readonly Utf8Order Instance = new();
+        public int Compare(string? x, string? y) =>
+            System.Text.Encoding.UTF8.GetBytes(x!).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(y!));
+    }
+
     /// <summary>Deletes a named tree and all its contents. Returns whether it existed. Open handles to it become invalid.</summary>
     public bool DeleteTree(string name)
     {
