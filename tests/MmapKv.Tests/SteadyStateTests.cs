@@ -1,0 +1,55 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MmapKv.Tests;
+
+public class SteadyStateTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// Freed pages are reused: after loading 100,000 keys, 1,000,000 random overwrites in transactions of 100 leave
+    /// the file at most twice its size after the load.
+    /// </summary>
+    [Fact]
+    public void RandomOverwrites_FileStopsGrowing()
+    {
+        using var dir = new TempDir();
+        using var db = KvDatabase.Open(dir.File());
+        const int keys = 100_000;
+        var rng = new Random(1234);
+        var key = new byte[24];
+        var value = new byte[100];
+        byte[] KeyOf(int i)
+        {
+            BitConverter.TryWriteBytes(key, (long)i * 2654435761L);
+            BitConverter.TryWriteBytes(key.AsSpan(8), i);
+            return key;
+        }
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < keys; i++)
+            {
+                rng.NextBytes(value);
+                tx.Put(KeyOf(i), value);
+            }
+            tx.Commit();
+        }
+        long afterLoad = db.GetStats().PageCount * db.PageSize;
+        for (int t = 0; t < 10_000; t++)
+        {
+            using var tx = db.BeginWrite();
+            for (int j = 0; j < 100; j++)
+            {
+                rng.NextBytes(value);
+                tx.Put(KeyOf(rng.Next(keys)), value);
+            }
+            tx.Commit();
+        }
+        var stats = db.GetStats();
+        long final = stats.PageCount * db.PageSize;
+        output.WriteLine($"used after load {afterLoad:N0} B, after 1M overwrites {final:N0} B (ratio {(double)final / afterLoad:F2}), file {stats.FileSize:N0} B, free pages {stats.FreePages}");
+        Assert.True(final <= 2 * afterLoad, $"grew from {afterLoad} to {final}");
+        Assert.True(stats.FileSize <= 2 * Math.Max(afterLoad, new FileInfo(dir.File()).Length) , "file length");
+        Assert.Equal(keys, stats.Main.Entries);
+        Assert.True(db.Check().IsValid);
+    }
+}
