@@ -10,7 +10,7 @@ namespace MmapKv;
 /// <summary>
 /// An open MmapKv database file. Thread-safe: any number of read transactions run alongside one write transaction.
 /// </summary>
-public sealed class KvDatabase : IDisposable
+public sealed partial class KvDatabase : IDisposable
 {
     private readonly SemaphoreSlim _writerLock = new(1, 1);
     private readonly ReaderTable _readers;
@@ -226,7 +226,12 @@ public sealed class KvDatabase : IDisposable
         // Last user gone: make deferred commits durable, then unmap. Never earlier: a live reader's spans point into the map.
         try
         {
-            if (!Storage.IsReadOnly && Pipeline.Poison is null) Pipeline.FlushAll();
+            if (!Storage.IsReadOnly && Pipeline.Poison is null)
+            {
+                Pipeline.FlushAll();
+                // Give back space allocated ahead of use: no meta references pages past the high-water mark.
+                Storage.Shrink(Current.Meta.PageCount * PageSize);
+            }
         }
         finally
         {

@@ -34,6 +34,12 @@ internal unsafe interface IStorage : IDisposable
     /// <exception cref="DatabaseFullException">The disk is full or the capacity is reached. The file is unchanged in meaning.</exception>
     void Grow(long newLength);
 
+    /// <summary>
+    /// Cuts the file to <paramref name="newLength"/> and makes that durable. Used only at close, for space
+    /// allocated ahead of use that no meta references.
+    /// </summary>
+    void Shrink(long newLength);
+
     /// <summary>Writes back the byte range (msync) and waits for it to be durable.</summary>
     void Flush(long offset, long length);
 

@@ -75,6 +75,14 @@ internal sealed unsafe partial class MappedFileStorage
         Volatile.Write(ref _length, newLength);
     }
 
+    public void Shrink(long newLength)
+    {
+        if (newLength >= _length) return;
+        if (Libc.Ftruncate(_fd, newLength) != 0) throw Failure("ftruncate");
+        Volatile.Write(ref _length, newLength);
+        if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
+    }
+
     public void Flush(long offset, long length)
     {
         if (length <= 0) return;
