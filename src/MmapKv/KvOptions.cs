@@ -21,6 +21,14 @@ public sealed record KvOptions
     /// <summary>Open without write access: the map is read-only and write transactions are refused.</summary>
     public bool ReadOnly { get; init; }
 
+    /// <summary>
+    /// Verify each page's CRC32C the first time a transaction touches it, so damaged data raises
+    /// <see cref="CorruptDatabaseException"/> instead of being returned. Costs a checksum per page per transaction.
+    /// Meta pages and the free list are always verified; <see cref="KvDatabase.Check"/> verifies everything.
+    /// Default: false.
+    /// </summary>
+    public bool VerifyChecksums { get; init; }
+
     /// <summary>Most read transactions open at once. Default: 1024.</summary>
     public int MaxReaders { get; init; } = 1024;
 

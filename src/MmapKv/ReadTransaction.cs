@@ -19,7 +19,7 @@ public sealed class ReadTransaction : KvTransaction
     {
         _readerSlot = readerSlot;
         SnapshotMeta = snapshot.Meta;
-        _context = db.ContextAt(snapshot.Meta.PageCount);
+        _context = db.ContextAt(snapshot.Meta.PageCount, db.Options.VerifyChecksums ? new PageVerifier() : null);
     }
 
     /// <inheritdoc/>

@@ -23,7 +23,7 @@ public sealed class WriteTransaction : KvTransaction
         : base(db, baseSnapshot.TxnId + 1, baseSnapshot.Meta)
     {
         _base = baseSnapshot;
-        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId);
+        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums);
         _writer = new TreeWriter(_pages);
     }
 
@@ -48,7 +48,7 @@ public sealed class WriteTransaction : KvTransaction
         CheckKey(key);
         _version++;
         try { _writer.Put(tree, key, value); }
-        catch { Fail(); throw; }
+        catch (Exception e) { Fail(e); throw; }
     }
 
     internal bool Delete(TreeState tree, ReadOnlySpan<byte> key)
@@ -57,7 +57,7 @@ public sealed class WriteTransaction : KvTransaction
         CheckKey(key);
         _version++;
         try { return _writer.Delete(tree, key); }
-        catch { Fail(); throw; }
+        catch (Exception e) { Fail(e); throw; }
     }
 
     /// <summary>Opens the named tree, creating it (empty) if it does not exist. A new tree is kept even if left empty.</summary>
@@ -109,7 +109,7 @@ public sealed class WriteTransaction : KvTransaction
         if (state is null) return false;
         _version++;
         try { _writer.FreeAll(state); }
-        catch { Fail(); throw; }
+        catch (Exception e) { Fail(e); throw; }
         state.Deleted = true;
         _trees.Remove(name);
         _deletedTrees.Add(name);
@@ -182,8 +182,9 @@ public sealed class WriteTransaction : KvTransaction
             Db.Publish(new Snapshot(meta), ranges);
             return TxnId;
         }
-        catch
+        catch (Exception e)
         {
+            Db.Pipeline.PoisonIfStorageFailed(e);
             _pages.Abort();
             throw;
         }
@@ -201,8 +202,9 @@ public sealed class WriteTransaction : KvTransaction
     }
 
     /// <summary>A write failed midway: the tree may be half-changed, so the transaction is aborted at once.</summary>
-    private void Fail()
+    private void Fail(Exception cause)
     {
+        Db.Pipeline.PoisonIfStorageFailed(cause);
         _ended = true;
         _endReason = "The transaction was aborted because a write in it failed.";
         _pages.Abort();

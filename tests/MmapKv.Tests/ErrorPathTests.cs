@@ -1203,6 +1203,7 @@ public class ErrorPathTests
         public long Length => _inner.Length;
         public bool IsReadOnly => false;
         public void Grow(long newLength) => _inner.Grow(newLength);
+        public void Shrink(long newLength) => _inner.Shrink(newLength);
         public void Flush(long offset, long length)
         {
             if (FailFlush) throw new StorageFailedException("simulated msync failure", 5);

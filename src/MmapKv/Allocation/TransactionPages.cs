@@ -30,8 +30,11 @@ internal sealed unsafe class TransactionPages
     private readonly List<long> _freed = new();                     // committed pages freed here
     private readonly FreePageSet _reusable = new();                 // dirty pages freed again (W2)
 
-    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId)
+    private readonly PageVerifier? _verifier;
+
+    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums)
     {
+        if (verifyChecksums) _verifier = new PageVerifier(id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id));
         _storage = storage;
         _allocator = allocator;
         _pageSize = pageSize;
@@ -42,7 +45,7 @@ internal sealed unsafe class TransactionPages
     public long TxnId => _txnId;
     public long PageCount => _pageCount;
     public int PageSize => _pageSize;
-    public PageContext Context => new(_storage.Base, _pageSize, _pageCount);
+    public PageContext Context => new(_storage.Base, _pageSize, _pageCount, _verifier);
     public byte* Page(long id) => _storage.Base + id * _pageSize;
     public bool IsDirty(long id) => _dirty.Contains(id);
     public int DirtyPageCount => _dirty.Count + _dirtyRuns.Count;

@@ -15,16 +15,17 @@ internal readonly unsafe struct PageContext
     public readonly int PageShift;
     /// <summary>Pages [0, PageCount) exist in this snapshot; everything else is out of bounds.</summary>
     public readonly long PageCount;
+    /// <summary>Verifies checksums on first touch when <see cref="KvOptions.VerifyChecksums"/> is on; otherwise null.</summary>
+    public readonly PageVerifier? Verifier;
 
-    public PageContext(byte* basePtr, int pageSize, long pageCount)
+    public PageContext(byte* basePtr, int pageSize, long pageCount, PageVerifier? verifier = null)
     {
         Base = basePtr;
         PageSize = pageSize;
         PageShift = System.Numerics.BitOperations.Log2((uint)pageSize);
         PageCount = pageCount;
+        Verifier = verifier;
     }
-
-    public PageContext WithPageCount(long pageCount) => new(Base, PageSize, pageCount);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Page(long id) => Base + (id << PageShift);
@@ -38,6 +39,7 @@ internal readonly unsafe struct PageContext
     {
         if ((ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) ThrowOutOfRange(id);
         byte* p = Base + (id << PageShift);
+        Verifier?.Verify(id, p, 1, PageSize);
         int count = PageHeader.Count(p);
         uint upper = PageHeader.Upper(p);
         if (PageHeader.Kind(p) != expected || count == 0 || upper > (uint)PageSize
@@ -52,6 +54,7 @@ internal readonly unsafe struct PageContext
         long pages = NodeLayout.OverflowRunPages(PageSize, length);
         if (first < MetaPage.Count || first >= PageCount || pages > PageCount - first) ThrowOutOfRange(first);
         byte* p = Page(first);
+        Verifier?.Verify(first, p, pages, PageSize);
         if (PageHeader.Kind(p) != PageKind.Overflow || PageHeader.Upper(p) != length || PageHeader.RunPages(p) != pages)
             ThrowCorrupt(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
         return new ReadOnlySpan<byte>(p + PageHeader.Size, (int)length);

@@ -96,6 +96,16 @@ internal sealed class CommitPipeline : IDisposable
         WaitDurable(target);
     }
 
+    /// <summary>
+    /// D2 for failures outside a flush: an fsync that failed while growing the file may have dropped dirty pages
+    /// of commits not yet flushed (the kernel can mark them clean), so nothing written since the last durable
+    /// meta can be trusted to reach the disk. Running out of space is not such a failure.
+    /// </summary>
+    public void PoisonIfStorageFailed(Exception e)
+    {
+        if (e is StorageFailedException) _poison ??= e;
+    }
+
     private void ThrowIfPoisoned()
     {
         if (_poison is { } p) throw new StorageFailedException("An earlier flush failed; the database must be reopened before it accepts writes. " + p.Message, 0, p);

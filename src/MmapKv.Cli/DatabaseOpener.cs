@@ -1,0 +1,27 @@
+namespace MmapKv.Cli;
+
+/// <summary>Opens database files for the commands, turning the common mistakes into one-line errors.</summary>
+internal static class DatabaseOpener
+{
+    /// <summary>The library's default address-space reservation; a larger file gets its own size.</summary>
+    private const long DefaultMaxSize = 256L << 30;
+
+    /// <summary>Opens an existing database read-only (a shared lock: other readers may have it open too).</summary>
+    public static KvDatabase OpenRead(string path) => Open(path, readOnly: true, create: false);
+
+    /// <summary>Opens a database for writing (an exclusive lock), creating it when <paramref name="create"/> is set.</summary>
+    public static KvDatabase OpenWrite(string path, bool create) => Open(path, readOnly: false, create);
+
+    private static KvDatabase Open(string path, bool readOnly, bool create)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new CliException(ExitCodes.FileNotFound, $"{path} is a directory, not a database file");
+        long length = 0;
+        if (File.Exists(full)) length = new FileInfo(full).Length;
+        else if (!create) throw new CliException(ExitCodes.FileNotFound, $"database file not found: {path}");
+        else if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir))
+            throw new CliException(ExitCodes.FileNotFound, $"directory not found: {dir}");
+        return KvDatabase.Open(full, new KvOptions { ReadOnly = readOnly, MaxSize = Math.Max(DefaultMaxSize, length) });
+    }
+}

@@ -1,0 +1,239 @@
+using System.Runtime.InteropServices;
+using MmapKv.Storage;
+
+namespace MmapKv.Simulation;
+
+/// <summary>Thrown by <see cref="SimulatedStorage"/> at the planned crash point. Nothing after it runs.</summary>
+public sealed class SimulatedCrashException : Exception
+{
+    public SimulatedCrashException(long syncPoint, string operation)
+        : base($"simulated crash at sync point {syncPoint} ({operation})") { }
+}
+
+/// <summary>Which storage calls fail, and how (EIO, ENOSPC).</summary>
+public sealed class FaultPlan
+{
+    /// <summary>Crash at this sync point (1-based); 0 never.</summary>
+    public long CrashAt { get; set; }
+    /// <summary>Chance, at every sync point, that the OS writes back a random subset of dirty sectors.</summary>
+    public double WritebackProbability { get; set; } = 0.3;
+    /// <summary>Fail the msync at this flush call (1-based) with EIO; 0 never.</summary>
+    public long FailFlushAt { get; set; }
+    /// <summary>Fail the fsync at this sync call (1-based) with EIO; 0 never.</summary>
+    public long FailSyncAt { get; set; }
+    /// <summary>Fail file growth at this grow call (1-based) with ENOSPC; 0 never.</summary>
+    public long NoSpaceAtGrow { get; set; }
+    /// <summary>Fail the fsync inside file growth at this grow call with EIO; 0 never.</summary>
+    public long FailGrowSyncAt { get; set; }
+}
+
+/// <summary>How a crash is resolved into the image the next run sees.</summary>
+public enum CrashKind
+{
+    /// <summary>The process dies; the OS and its page cache live on (a later power loss may still drop unsynced data).</summary>
+    ProcessKill,
+    /// <summary>The machine stops: each dirty 512-byte sector independently persists or is dropped.</summary>
+    PowerLoss,
+    /// <summary>As <see cref="PowerLoss"/>, and a dirty sector may also be left as garbage (a torn write).</summary>
+    PowerLossWithGarbage,
+}
+
+/// <summary>
+/// A storage backend that models a disk behind a page cache (docs/durability.md, CRASH-MODEL.md). It keeps a
+/// live image (what the process sees through the map) and a durable image (what is on the platter), plus a live
+/// and a durable file length. The engine writes through <see cref="Base"/> exactly as it does on a real map; the
+/// dirty set is whatever differs between the two images, compared sector by sector.
+/// </summary>
+/// <remarks>
+/// Modelled: spontaneous writeback of any dirty sector at any sync point; msync that makes only its range durable;
+/// fsync of everything; growth durable only through fsync; power loss at sector granularity (persist, drop or
+/// garbage); process kill (page cache survives); injected EIO and ENOSPC, after which the affected sectors are in
+/// a random state.
+/// </remarks>
+internal sealed unsafe class SimulatedStorage : IStorage
+{
+    public const int SectorSize = 512;
+
+    private byte* _live;
+    private readonly byte[] _durable;
+    private long _liveLength;
+    private long _durableLength;
+    private readonly Random _rng;
+    private bool _crashed;
+    private long _flushCalls, _syncCalls, _growCalls;
+
+    public FaultPlan Plan { get; set; } = new();
+
+    /// <summary>Storage calls made so far: the points where a crash can be injected.</summary>
+    public long SyncPoints { get; private set; }
+
+    public SimulatedStorage(long capacity, int seed) : this(capacity, seed, null, 0, null, 0) { }
+
+    private SimulatedStorage(long capacity, int seed, byte[]? live, long liveLength, byte[]? durable, long durableLength)
+    {
+        Capacity = capacity;
+        _rng = new Random(seed);
+        _live = (byte*)NativeMemory.AllocZeroed((nuint)capacity);
+        _durable = new byte[capacity];
+        if (live is not null) live.AsSpan(0, (int)liveLength).CopyTo(new Span<byte>(_live, (int)liveLength));
+        if (durable is not null) durable.AsSpan(0, (int)durableLength).CopyTo(_durable);
+        _liveLength = liveLength;
+        _durableLength = durableLength;
+    }
+
+    public byte* Base => _live;
+    public long Capacity { get; }
+    public long Length => _liveLength;
+    public bool IsReadOnly => false;
+    public bool Crashed => _crashed;
+
+    private Span<byte> Live => new(_live, (int)Capacity);
+
+    private void SyncPoint(string operation)
+    {
+        if (_crashed) throw new SimulatedCrashException(SyncPoints, operation + " after the crash");
+        SyncPoints++;
+        if (_rng.NextDouble() < Plan.WritebackProbability) WriteBackRandomly(0, _liveLength, 0.5);
+        if (Plan.CrashAt == SyncPoints)
+        {
+            _crashed = true;
+            // The call was under way: part of its effect may have happened.
+            WriteBackRandomly(0, _liveLength, 0.5);
+            throw new SimulatedCrashException(SyncPoints, operation);
+        }
+    }
+
+    /// <summary>The OS writes some dirty sectors of a range back, each with probability <paramref name="p"/>.</summary>
+    private void WriteBackRandomly(long from, long to, double p)
+    {
+        to = Math.Min(to, Math.Min(_liveLength, _durableLength));
+        for (long s = from / SectorSize * SectorSize; s < to; s += SectorSize)
+            if (IsDirty(s) && _rng.NextDouble() < p) Persist(s);
+    }
+
+    private bool IsDirty(long sector) =>
+        !Live.Slice((int)sector, SectorSize).SequenceEqual(_durable.AsSpan((int)sector, SectorSize));
+
+    private void Persist(long sector) => Live.Slice((int)sector, SectorSize).CopyTo(_durable.AsSpan((int)sector, SectorSize));
+
+    public void Grow(long newLength)
+    {
+        SyncPoint("grow");
+        long call = ++_growCalls;
+        if (newLength <= _liveLength) return;
+        if (newLength > Capacity) throw new DatabaseFullException($"simulated capacity {Capacity} reached");
+        if (Plan.NoSpaceAtGrow == call) throw new DatabaseFullException("simulated ENOSPC from posix_fallocate");
+        // The new range reads as zeros, in the cache and on disk (fallocate allocates zeroed blocks).
+        Live.Slice((int)_liveLength, (int)(newLength - _liveLength)).Clear();
+        _durable.AsSpan((int)_durableLength, (int)(newLength - _durableLength)).Clear();
+        _liveLength = newLength;
+        if (Plan.FailGrowSyncAt == call)
+        {
+            WriteBackRandomly(0, _liveLength, 0.5);
+            if (_rng.Next(2) == 0) _durableLength = newLength;
+            throw new StorageFailedException("simulated EIO from fsync after growth", 5);
+        }
+        Persist(0, _liveLength); // fsync: every dirty byte, and the new length
+        _durableLength = newLength;
+    }
+
+    public void Shrink(long newLength)
+    {
+        SyncPoint("shrink");
+        if (newLength >= _liveLength) return;
+        Live.Slice((int)newLength, (int)(_liveLength - newLength)).Clear();
+        _liveLength = newLength;
+        Persist(0, _liveLength);
+        _durableLength = newLength;
+    }
+
+    public void Flush(long offset, long length)
+    {
+        SyncPoint("msync");
+        long call = ++_flushCalls;
+        long end = Math.Min(offset + length, _liveLength);
+        if (Plan.FailFlushAt == call)
+        {
+            WriteBackRandomly(offset, end, 0.5); // unknown outcome: some of the range made it
+            throw new StorageFailedException("simulated EIO from msync", 5);
+        }
+        Persist(offset, end);
+    }
+
+    public void Sync()
+    {
+        SyncPoint("fsync");
+        long call = ++_syncCalls;
+        if (Plan.FailSyncAt == call)
+        {
+            WriteBackRandomly(0, _liveLength, 0.5);
+            throw new StorageFailedException("simulated EIO from fsync", 5);
+        }
+        Persist(0, _liveLength);
+        _durableLength = _liveLength;
+    }
+
+    private void Persist(long from, long to)
+    {
+        to = Math.Min(to, _liveLength);
+        if (to > from) Live.Slice((int)from, (int)(to - from)).CopyTo(_durable.AsSpan((int)from, (int)(to - from)));
+    }
+
+    /// <summary>Sectors that differ between the live and the durable image.</summary>
+    public List<long> DirtySectors()
+    {
+        var dirty = new List<long>();
+        long to = Math.Min(_liveLength, _durableLength);
+        for (long s = 0; s < to; s += SectorSize) if (IsDirty(s)) dirty.Add(s);
+        return dirty;
+    }
+
+    /// <summary>
+    /// The storage the next run of the program sees after a crash of <paramref name="kind"/>. For power loss,
+    /// <paramref name="persist"/> decides per dirty sector (by index into <see cref="DirtySectors"/>) whether it
+    /// reached the disk; null means random. The returned storage has a fresh fault plan.
+    /// </summary>
+    public SimulatedStorage AfterCrash(CrashKind kind, int seed, Func<int, bool>? persist = null)
+    {
+        var live = Live.Slice(0, (int)_liveLength).ToArray();
+        if (kind == CrashKind.ProcessKill)
+            return new SimulatedStorage(Capacity, seed, live, _liveLength, _durable, _durableLength);
+        var disk = (byte[])_durable.Clone();
+        var rng = new Random(seed);
+        var dirty = DirtySectors();
+        for (int i = 0; i < dirty.Count; i++)
+        {
+            long s = dirty[i];
+            bool keep = persist?.Invoke(i) ?? rng.Next(2) == 0;
+            if (kind == CrashKind.PowerLossWithGarbage && rng.Next(8) == 0) rng.NextBytes(disk.AsSpan((int)s, SectorSize));
+            else if (keep) live.AsSpan((int)s, SectorSize).CopyTo(disk.AsSpan((int)s, SectorSize));
+        }
+        return new SimulatedStorage(Capacity, seed, disk, _durableLength, disk, _durableLength);
+    }
+
+    /// <summary>A copy with the same live and durable state (for trying several futures from one point).</summary>
+    public SimulatedStorage Clone(int seed) => AfterCrash(CrashKind.ProcessKill, seed);
+
+    /// <summary>Flips bits or writes garbage into the durable and live images alike (media corruption).</summary>
+    public void CorruptMedia(long offset, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Live.Slice((int)offset, bytes.Length));
+        bytes.CopyTo(_durable.AsSpan((int)offset, bytes.Length));
+    }
+
+    /// <summary>The database closing its storage leaves the images in place, so a test can reopen them.</summary>
+    public void Dispose() { }
+
+    /// <summary>Frees the live image. The storage must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (_live != null)
+        {
+            NativeMemory.Free(_live);
+            _live = null;
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    ~SimulatedStorage() => Release();
+}
