@@ -171,7 +171,7 @@ public sealed partial class KvDatabase : IDisposable
     }
 
     /// <summary>The page view of a snapshot with <paramref name="pageCount"/> pages.</summary>
-    internal unsafe PageContext ContextAt(long pageCount) => new(Storage.Base, PageSize, pageCount);
+    internal unsafe PageContext ContextAt(long pageCount, PageVerifier? verifier = null) => new(Storage.Base, PageSize, pageCount, verifier);
 
     /// <summary>Makes a commit visible to new transactions and queues it for flushing. Under the writer lock.</summary>
     internal void Publish(Snapshot snapshot, List<(long First, long Pages)> ranges)

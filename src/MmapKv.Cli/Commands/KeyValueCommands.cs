@@ -18,6 +18,7 @@ internal static class KeyValueCommands
             byte[] k = ByteFormats.Decode(parse.GetValue(key)!, f, "KEY");
             string? treeName = parse.GetValue(tree);
             using var db = DatabaseOpener.OpenRead(parse.GetValue(file)!);
+            CheckKeyLength(db, k);
             using var tx = db.BeginRead();
             ReadOnlySpan<byte> value;
             bool found;

@@ -1,0 +1,94 @@
+namespace MmapKv.Cli.Lmdb;
+
+/// <summary>
+/// Writes LMDB's <c>mdb_dump</c> text format (version 3), which Debian's <c>mdb_load</c> reads. Each section is:
+/// <code>
+/// VERSION=3
+/// format=bytevalue          (or print)
+/// database=NAME             (named trees only)
+/// type=btree
+/// mapsize=N                 (mdb_load sizes the new environment's map from the first section's value)
+/// maxreaders=126
+/// db_pagesize=N
+/// HEADER=END
+///  6b6579                   (a space, then the key: hex in bytevalue; in print, printable ASCII as is,
+///  76616c7565                \\ for a backslash and \HH for any other byte; then the value likewise)
+/// DATA=END
+/// </code>
+/// Lines end with '\n' on every platform, as mdb_dump writes them.
+/// </summary>
+internal sealed class MdbDumpWriter(TextWriter output, bool print, long mapSize, int pageSize)
+{
+    /// <summary>LMDB's longest key with its default build (MDB_MAXKEYSIZE = 511): mdb_load refuses longer ones.</summary>
+    public const int LmdbMaxKeySize = 511;
+
+    private char[] _buffer = new char[1024];
+
+    /// <summary>Keys written that LMDB cannot store.</summary>
+    public long OversizedKeys { get; private set; }
+
+    public void BeginSection(string? database)
+    {
+        if (database is not null && database.AsSpan().IndexOfAny('\n', '\r') >= 0)
+            throw new CliException(ExitCodes.Error, $"the tree name '{database.ReplaceLineEndings(" ")}' contains a line break, which the dump format cannot carry");
+        output.Write("VERSION=3\n");
+        output.Write(print ? "format=print\n" : "format=bytevalue\n");
+        if (database is not null) output.Write($"database={database}\n");
+        output.Write("type=btree\n");
+        output.Write($"mapsize={mapSize}\n");
+        output.Write("maxreaders=126\n");
+        output.Write($"db_pagesize={pageSize}\n");
+        output.Write("HEADER=END\n");
+    }
+
+    public void WritePair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        if (key.Length > LmdbMaxKeySize) OversizedKeys++;
+        WriteItem(key);
+        WriteItem(value);
+    }
+
+    public void EndSection() => output.Write("DATA=END\n");
+
+    private void WriteItem(ReadOnlySpan<byte> bytes)
+    {
+        // Worst case: 3 chars per byte (\HH), a leading space and the newline.
+        int need = bytes.Length * 3 + 2;
+        if (_buffer.Length < need) _buffer = new char[Math.Max(need, _buffer.Length * 2)];
+        var span = _buffer.AsSpan();
+        span[0] = ' ';
+        int n = 1;
+        if (!print)
+        {
+            Convert.TryToHexStringLower(bytes, span[1..], out int written);
+            n += written;
+        }
+        else
+        {
+            foreach (byte b in bytes)
+            {
+                if (b == (byte)'\\') { span[n++] = '\\'; span[n++] = '\\'; }
+                else if (b >= 0x20 && b < 0x7F) span[n++] = (char)b;
+                else
+                {
+                    span[n++] = '\\';
+                    span[n++] = "0123456789abcdef"[b >> 4];
+                    span[n++] = "0123456789abcdef"[b & 0xF];
+                }
+            }
+        }
+        span[n++] = '\n';
+        output.Write(span[..n]);
+    }
+
+    /// <summary>
+    /// A map size for mdb_load: room for the data several times over (LMDB splits pages half-full when keys arrive
+    /// in order, and keeps freed pages between its batch commits). It only reserves address space.
+    /// </summary>
+    public static long SuggestMapSize(long fileSize)
+    {
+        const long mib = 1 << 20;
+        long size = Math.Max(16 * mib, fileSize * 4);
+        return (size + mib - 1) / mib * mib;
+    }
+}
