@@ -77,5 +77,5 @@ internal static class Program
 
     /// <summary>Errors are one line each: a message with line breaks would read as several errors.</summary>
     internal static string OneLine(string message) =>
-        message.ReplaceLineEndings(" ").Trim();
+        System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();
 }

@@ -18,7 +18,7 @@ public sealed partial class KvDatabase : IDisposable
     private Snapshot _current;
     private int _references = 1;   // the database itself, plus one per open transaction
     private int _disposed;
-    private long _deferredSinceFlush;
+    private readonly Timer? _flushTimer;
     private readonly Func<Snapshot> _currentGetter;
 
     internal IStorage Storage { get; }
@@ -51,6 +51,9 @@ public sealed partial class KvDatabase : IDisposable
         MaxKeySize = Limits.MaxKeySize(PageSize);
         _current = new Snapshot(meta);
         _currentGetter = () => Current;
+        var interval = options.DeferredFlushInterval;
+        if (!storage.IsReadOnly && interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
+            _flushTimer = new Timer(_ => BackgroundFlush(), null, interval, interval);
         _readers = new ReaderTable(options.MaxReaders);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
         if (!storage.IsReadOnly)
@@ -183,16 +186,26 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Deferred commits accumulate until a flush; past a threshold one is forced so freed pages can be reused.</summary>
     internal void AfterDeferredCommit()
     {
-        if (Interlocked.Increment(ref _deferredSinceFlush) >= 1000 || Pipeline.PendingPages > (64L << 20) / PageSize)
-            Flush();
+        if (Pipeline.PendingPages * PageSize >= Options.DeferredFlushBytes) Flush();
+    }
+
+    /// <summary>The interval flush for deferred commits. Runs on a timer thread, so it must never throw.</summary>
+    private void BackgroundFlush()
+    {
+        if (Pipeline.DurableTxn >= Pipeline.LatestTxn || Pipeline.Poison is not null) return;
+        try { AddReference(); }
+        catch (ObjectDisposedException) { return; }
+        try { Pipeline.FlushAll(); }
+        catch (Exception) { /* recorded as the pipeline's poison; the next writer or Flush() reports it */ }
+        finally { ReleaseReference(); }
     }
 
     /// <summary>Makes every commit so far durable (the deferred ones included).</summary>
+    /// <exception cref="StorageFailedException">The flush failed; writes are refused until the database is reopened.</exception>
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Storage.IsReadOnly) return;
-        Interlocked.Exchange(ref _deferredSinceFlush, 0);
         Pipeline.FlushAll();
     }
 
@@ -223,6 +236,7 @@ public sealed partial class KvDatabase : IDisposable
     private void ReleaseReference()
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
+        _flushTimer?.Dispose();
         // Last user gone: make deferred commits durable, then unmap. Never earlier: a live reader's spans point into the map.
         try
         {

@@ -18,6 +18,18 @@ public sealed record KvOptions
     /// <summary>The default durability of commits. Default: <see cref="MmapKv.Durability.Immediate"/>.</summary>
     public Durability Durability { get; init; } = Durability.Immediate;
 
+    /// <summary>
+    /// Deferred commits are flushed in the background at this interval, bounding what a crash can lose.
+    /// <see cref="TimeSpan.Zero"/> or <see cref="Timeout.InfiniteTimeSpan"/> turns the timer off. Default: 1 second.
+    /// </summary>
+    public TimeSpan DeferredFlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A deferred commit that leaves at least this many bytes of pages unflushed flushes before it returns, so
+    /// the file does not grow while freed pages wait for durability. Default: 64 MiB.
+    /// </summary>
+    public long DeferredFlushBytes { get; init; } = 64L << 20;
+
     /// <summary>Open without write access: the map is read-only and write transactions are refused.</summary>
     public bool ReadOnly { get; init; }
 
@@ -45,6 +57,10 @@ public sealed record KvOptions
             throw new ArgumentOutOfRangeException(nameof(MaxReaders), MaxReaders, "MaxReaders must be from 1 to 1048576.");
         if (!Enum.IsDefined(Durability))
             throw new ArgumentOutOfRangeException(nameof(Durability), Durability, "Unknown durability mode.");
+        if (DeferredFlushInterval < TimeSpan.Zero && DeferredFlushInterval != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(DeferredFlushInterval), DeferredFlushInterval, "The interval must not be negative.");
+        if (DeferredFlushBytes < 1)
+            throw new ArgumentOutOfRangeException(nameof(DeferredFlushBytes), DeferredFlushBytes, "The threshold must be positive.");
         if ((CreateMode & ~0x1FF) != 0)
             throw new ArgumentOutOfRangeException(nameof(CreateMode), CreateMode, "CreateMode holds permission bits only (0 to 0777).");
     }

@@ -54,7 +54,7 @@ internal static class CrashRunner
     }
 
     public static KvOptions Options(int pageSize, long capacity) =>
-        new() { PageSize = pageSize, MaxSize = capacity, VerifyChecksums = true };
+        new() { PageSize = pageSize, MaxSize = capacity, VerifyChecksums = true, DeferredFlushInterval = TimeSpan.Zero };
 
     public static SimulatedStorage NewFormatted(int pageSize, long capacity, int seed)
     {

@@ -64,6 +64,11 @@ internal sealed unsafe class SimulatedStorage : IStorage
 
     public FaultPlan Plan { get; set; } = new();
 
+    /// <summary>msync calls made so far (fault plans count flush calls from the storage's creation).</summary>
+    public long FlushCalls => _flushCalls;
+    public long SyncCalls => _syncCalls;
+    public long GrowCalls => _growCalls;
+
     /// <summary>Storage calls made so far: the points where a crash can be injected.</summary>
     public long SyncPoints { get; private set; }
 

@@ -6,6 +6,7 @@ namespace MmapKv.Cli.Lmdb;
 /// <param name="Database">The <c>database=</c> name; null for the unnamed (main) database.</param>
 /// <param name="Print">Whether data lines use the print format rather than bytevalue hex.</param>
 /// <param name="IgnoredFlags">Key-ordering flags that do not change the bytes (integerkey, reversekey).</param>
+/// <param name="HeaderLine">The input line the header starts on.</param>
 internal sealed record DumpSection(string? Database, bool Print, IReadOnlyList<string> IgnoredFlags, long HeaderLine);
 
 /// <summary>
@@ -114,7 +115,7 @@ internal sealed class MdbDumpReader(TextReader input)
         if (line.Length == 0 || line[0] != ' ')
             throw Error($"expected a {what} line (starting with a space) or DATA=END, found '{Clip(line)}'");
         var text = line.AsSpan(1);
-        return _print ? DecodePrint(text, what) : DecodeHex(text, what);
+        return _print ? DecodePrint(text) : DecodeHex(text, what);
     }
 
     private byte[] DecodeHex(ReadOnlySpan<char> text, string what)
@@ -130,9 +131,8 @@ internal sealed class MdbDumpReader(TextReader input)
         return bytes;
     }
 
-    private static byte[] DecodePrint(ReadOnlySpan<char> text, string what)
+    private static byte[] DecodePrint(ReadOnlySpan<char> text)
     {
-        _ = what;
         var bytes = new List<byte>(text.Length);
         Span<byte> utf8 = stackalloc byte[4];
         for (int i = 0; i < text.Length; i++)

@@ -46,11 +46,17 @@ internal sealed class CommitPipeline : IDisposable
     /// <summary>Set once a flush failed; new write transactions must refuse to start (D2).</summary>
     public Exception? Poison => _poison;
 
-    /// <summary>Pages written by commits not yet durable, for deferred-flush thresholds.</summary>
-    public long PendingPages
-    {
-        get { lock (_gate) { long n = 0; foreach (var r in _ranges) n += r.Pages; return n; } }
-    }
+    private long _pendingPages;
+
+    /// <summary>Pages written by commits not yet taken by a flush, for the deferred-flush threshold.</summary>
+    public long PendingPages => Volatile.Read(ref _pendingPages);
+
+    /// <summary>The newest commit handed over.</summary>
+    public long LatestTxn { get { lock (_gate) return _latestTxn; } }
+
+    /// <summary>Flushes that wrote a meta record: with group commit, fewer than the commits they covered.</summary>
+    public long FlushCount => Volatile.Read(ref _flushCount);
+    private long _flushCount;
 
     /// <summary>Queues a commit for the next flush. Called under the writer lock, so commits arrive in txn order.</summary>
     public void Enqueue(in MetaRecord meta, List<(long First, long Pages)> ranges)
@@ -58,6 +64,7 @@ internal sealed class CommitPipeline : IDisposable
         lock (_gate)
         {
             _ranges.AddRange(ranges);
+            foreach (var r in ranges) _pendingPages += r.Pages;
             _latest = meta;
             _hasPending = true;
             _latestTxn = meta.TxnId;
@@ -122,6 +129,7 @@ internal sealed class CommitPipeline : IDisposable
             meta = _latest;
             _ranges = new();
             _hasPending = false;
+            _pendingPages = 0;
         }
         try
         {
@@ -143,6 +151,7 @@ internal sealed class CommitPipeline : IDisposable
             _storage.Flush((long)slot * _pageSize, _pageSize);
             _durableSlot = slot;
             Volatile.Write(ref _durableTxn, meta.TxnId);
+            Interlocked.Increment(ref _flushCount);
         }
         catch (Exception e)
         {

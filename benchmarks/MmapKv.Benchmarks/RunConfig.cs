@@ -1,0 +1,125 @@
+using System.Globalization;
+using MmapKv.Benchmarks.Workloads;
+
+namespace MmapKv.Benchmarks;
+
+internal enum RunMode { Full, Quick, Smoke, Scaling }
+
+/// <summary>The command line, parsed. See <see cref="Usage"/>.</summary>
+internal sealed class RunConfig
+{
+    public static readonly string[] AllEngines = ["mmapkv", "lmdb", "lmdb-writemap", "sqlite", "rocksdb"];
+
+    public RunMode Mode { get; private set; } = RunMode.Full;
+    public long N { get; private set; }
+    public int Repetitions { get; private set; }
+    public string[] Engines { get; private set; } = AllEngines;
+    public HashSet<string> Selectors { get; private set; } = new(Rows.Selectors);
+    public string? Out { get; private set; }
+    public string DataDir { get; private set; } = "";
+    public bool Durable { get; private set; } = true;
+    public bool KeepData { get; private set; }
+    public long[] ScalingSizes { get; private set; } = [1_000_000, 4_000_000, 16_000_000];
+    public string RepositoryRoot { get; private set; } = "";
+
+    public bool Smoke => Mode == RunMode.Smoke;
+
+    public const string Usage = """
+        MmapKv comparison harness: runs the workloads of docs/benchmarks.md on MmapKv and its peers.
+
+        Usage: MmapKv.Benchmarks [mode] [options]
+          modes (default: full, N = 1,000,000, 3 repetitions)
+            --quick               N = 100,000, 1 repetition
+            --smoke               N = 2,000, 1 repetition, exact checks of every result; a missing peer is an error
+            --scaling             random reads and individual writes at 1M, 4M and 16M keys (long)
+          options
+            --n N                 override the number of loaded keys
+            --reps R              repetitions (the report gives the median)
+            --engines LIST        comma list of: mmapkv, lmdb, lmdb-writemap, sqlite, rocksdb (default: all)
+            --workloads LIST      comma list of: load, individual, batch, reads, range, scan, concurrent,
+                                  removals, size, append, group (default: all)
+            --scaling-sizes LIST  comma list of key counts for --scaling
+            --deferred            deferred commits (MmapKv Deferred, LMDB MDB_NOSYNC, SQLite synchronous=OFF,
+                                  RocksDB sync=false) instead of durable ones
+            --out PATH            markdown report (the chart goes beside it as NAME-ratios.svg); 'none' for none.
+                                  Default: docs/benchmarks.md (full), benchmarks/results/quick.md (quick),
+                                  docs/benchmarks-scaling.md (scaling), none (smoke)
+            --dir PATH            scratch directory for the databases (default: benchmarks/.data)
+            --keep-data           leave the databases behind
+        Exit codes: 0 ok, 1 usage, 2 an engine returned a wrong result, 3 a required native library is missing.
+        """;
+
+    public static RunConfig Parse(string[] args)
+    {
+        var c = new RunConfig();
+        long? n = null;
+        int? reps = null;
+        string? outPath = null, dir = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value.");
+            switch (a)
+            {
+                case "--full": c.Mode = RunMode.Full; break;
+                case "--quick": c.Mode = RunMode.Quick; break;
+                case "--smoke": c.Mode = RunMode.Smoke; break;
+                case "--scaling": c.Mode = RunMode.Scaling; break;
+                case "--n": n = ParseCount(Value()); break;
+                case "--reps": reps = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--engines": c.Engines = List(Value()); break;
+                case "--workloads": c.Selectors = new(List(Value())); break;
+                case "--scaling-sizes": c.ScalingSizes = List(Value()).Select(ParseCount).ToArray(); break;
+                case "--deferred": c.Durable = false; break;
+                case "--out": outPath = Value(); break;
+                case "--dir": dir = Value(); break;
+                case "--keep-data": c.KeepData = true; break;
+                default: throw new ArgumentException($"Unknown argument '{a}'.");
+            }
+        }
+        foreach (string e in c.Engines)
+            if (!AllEngines.Contains(e)) throw new ArgumentException($"Unknown engine '{e}'; known: {string.Join(", ", AllEngines)}.");
+        if (!c.Engines.Contains("mmapkv")) throw new ArgumentException("--engines must include mmapkv: every ratio is against it.");
+        foreach (string w in c.Selectors)
+            if (!Rows.Selectors.Contains(w)) throw new ArgumentException($"Unknown workload '{w}'; known: {string.Join(", ", Rows.Selectors)}.");
+
+        c.N = n ?? c.Mode switch { RunMode.Quick => 100_000, RunMode.Smoke => 2_000, _ => 1_000_000 };
+        if (c.N < 20) throw new ArgumentException("--n must be at least 20.");
+        c.Repetitions = reps ?? (c.Mode == RunMode.Full ? 3 : 1);
+        if (c.Repetitions < 1) throw new ArgumentException("--reps must be at least 1.");
+        c.RepositoryRoot = FindRepositoryRoot();
+        c.DataDir = Path.GetFullPath(dir ?? Path.Combine(c.RepositoryRoot, "benchmarks", ".data"));
+        outPath ??= c.Mode switch
+        {
+            RunMode.Full => Path.Combine(c.RepositoryRoot, "docs", "benchmarks.md"),
+            RunMode.Quick => Path.Combine(c.RepositoryRoot, "benchmarks", "results", "quick.md"),
+            RunMode.Scaling => Path.Combine(c.RepositoryRoot, "docs", "benchmarks-scaling.md"),
+            _ => "none",
+        };
+        c.Out = outPath == "none" ? null : Path.GetFullPath(outPath);
+        return c;
+    }
+
+    private static string[] List(string s) =>
+        s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => x.ToLowerInvariant()).ToArray();
+
+    /// <summary>"1000000", "1_000_000", "1M", "100K".</summary>
+    private static long ParseCount(string s)
+    {
+        s = s.Replace("_", "").Replace(",", "").Trim().ToUpperInvariant();
+        long scale = s.EndsWith('M') ? 1_000_000 : s.EndsWith('K') ? 1_000 : 1;
+        if (scale > 1) s = s[..^1];
+        return long.Parse(s, CultureInfo.InvariantCulture) * scale;
+    }
+
+    /// <summary>The directory holding MmapKv.sln, searched upward from the working directory, then from the binary.</summary>
+    private static string FindRepositoryRoot()
+    {
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "MmapKv.sln"))) return d.FullName;
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}

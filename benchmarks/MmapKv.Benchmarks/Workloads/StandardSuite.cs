@@ -1,0 +1,324 @@
+using MmapKv.Benchmarks.Engines;
+
+namespace MmapKv.Benchmarks.Workloads;
+
+/// <summary>
+/// Workloads 1–11 of docs/benchmarks.md on one engine. Database A takes the bulk load, the individual and batch
+/// writes, every read workload and the removals; database B takes the sequential append and then the group commit.
+/// Timed loops only read, write and checksum; exact-content checks run untimed after them.
+/// </summary>
+internal sealed class StandardSuite : SuiteBase
+{
+    public const int IndividualTxns = 1_000;
+    public const int BatchTxns = 100;
+    public const int BatchSize = 1_000;
+    public const int GroupThreads = 4;
+    public const int GroupTxnsPerThread = 250;
+    public const int RangeNexts = 10;
+
+    private readonly int _n;
+    private readonly HashSet<string> _selected;
+    private readonly int[] _readOrder;     // permutation of the load set: random reads, seeks, concurrent reads
+    private readonly int[] _sortedLoad;    // load set in key order: the sequential append
+    private readonly int[] _sortedLive;    // database A after the writes, in key order
+    private readonly ulong _readsExpected, _rangeExpected, _scanExpected;
+    private readonly long _rangeEntries;
+
+    private int IndividualStart => _n;
+    private int BatchStart => _n + IndividualTxns;
+    private int GroupStart => BatchStart + BatchTxns * BatchSize;
+
+    /// <summary>Entries the dataset must hold for a load set of <paramref name="n"/>.</summary>
+    public static long DatasetSize(long n) => n + IndividualTxns + BatchTxns * BatchSize + GroupThreads * GroupTxnsPerThread;
+
+    public StandardSuite(RunConfig config, Dataset data, Results results, IProgressSink progress)
+        : base(config, data, results, progress)
+    {
+        _n = checked((int)config.N);
+        _selected = config.Selectors;
+        _readOrder = Dataset.Permutation(_n, Dataset.Seed ^ 0x5EAD);
+        _sortedLoad = data.SortedByKey(0, _n);
+        _sortedLive = data.SortedByKey(0, GroupStart);
+
+        // Expected checksums, computed once, untimed.
+        for (int i = 0; i < _n; i++) _readsExpected += data.ValueChecksum(i);
+        foreach (int i in _sortedLive) _scanExpected += data.EntryChecksum(i);
+        var rank = new int[GroupStart];
+        for (int p = 0; p < _sortedLive.Length; p++) rank[_sortedLive[p]] = p;
+        for (int s = 0; s < _n / 2; s++)
+        {
+            int pos = rank[_readOrder[s]];
+            for (int t = 0; t <= RangeNexts && pos + t < _sortedLive.Length; t++)
+            {
+                _rangeExpected += data.EntryChecksum(_sortedLive[pos + t]);
+                _rangeEntries++;
+            }
+        }
+    }
+
+    private bool Selected(Row row) => _selected.Contains(row.Selector);
+
+    public override IReadOnlyList<Row> PlannedRows => Rows.Standard.Where(Selected).ToArray();
+
+    private bool NeedsDatabaseA => PlannedRows.Any(r => r != Rows.SequentialAppend && r != Rows.GroupCommit);
+    private bool NeedsRemovals => Selected(Rows.Removals) || Selected(Rows.SizeAfterRemovals);
+    private bool NeedsDatabaseB => Selected(Rows.SequentialAppend) || Selected(Rows.GroupCommit);
+
+    public override void Run(IEngine engine, int repetition)
+    {
+        if (NeedsDatabaseA) RunDatabaseA(engine, repetition);
+        if (NeedsDatabaseB) RunDatabaseB(engine, repetition);
+    }
+
+    /// <summary>Runs a step; records it only if selected (unselected steps still run when later ones need their data).</summary>
+    private void Step(IEngine engine, Row row, int repetition, Func<double> body)
+    {
+        Progress.Start(engine, row, repetition);
+        double value = body();
+        if (Selected(row)) Record(engine, row, repetition, value);
+    }
+
+    private void RunDatabaseA(IEngine engine, int rep)
+    {
+        string dir = FreshDirectory(engine, "a");
+        engine.Open(dir);
+        try
+        {
+            // 1. Bulk load: N random-order inserts in one durable transaction.
+            Step(engine, Rows.BulkLoad, rep, () => Timed(() =>
+            {
+                using var w = engine.BeginWrite();
+                for (int i = 0; i < _n; i++) w.Put(Data.Key(i), Data.Value(i));
+                w.Commit();
+            }));
+            VerifyPresent(engine, Range(0, _n), "after bulk load");
+
+            // 9a. File size after load, at rest.
+            if (Selected(Rows.SizeAfterLoad))
+                Step(engine, Rows.SizeAfterLoad, rep, () => SizeAtRest(engine, dir));
+
+            // 2. Individual writes: 1,000 transactions of one insert, each committed durably.
+            Step(engine, Rows.IndividualWrites, rep, () => Timed(() =>
+            {
+                for (int j = 0; j < IndividualTxns; j++)
+                {
+                    using var w = engine.BeginWrite();
+                    w.Put(Data.Key(IndividualStart + j), Data.Value(IndividualStart + j));
+                    w.Commit();
+                }
+            }));
+            VerifyPresent(engine, Range(IndividualStart, IndividualTxns), "after individual writes");
+
+            // 3. Batch writes: 100 durable transactions of 1,000 random inserts.
+            Step(engine, Rows.BatchWrites, rep, () => Timed(() =>
+            {
+                for (int b = 0; b < BatchTxns; b++)
+                {
+                    using var w = engine.BeginWrite();
+                    int first = BatchStart + b * BatchSize;
+                    for (int i = first; i < first + BatchSize; i++) w.Put(Data.Key(i), Data.Value(i));
+                    w.Commit();
+                }
+            }));
+            VerifyPresent(engine, Range(BatchStart, BatchTxns * BatchSize), "after batch writes");
+
+            // 4. Random reads: every loaded key once, in random order, in one read transaction.
+            if (Selected(Rows.RandomReads))
+                Step(engine, Rows.RandomReads, rep, () => Timed(() => RandomReads(engine)));
+
+            // 5. Random range reads: N/2 seeks to existing keys, each followed by 10 Next.
+            if (Selected(Rows.RangeReads))
+            {
+                Step(engine, Rows.RangeReads, rep, () => Timed(() => RangeReads(engine)));
+                if (Config.Smoke) VerifyRanges(engine);
+            }
+
+            // 6. Full scan.
+            if (Selected(Rows.FullScan))
+            {
+                Step(engine, Rows.FullScan, rep, () => Timed(() => FullScan(engine)));
+                if (Config.Smoke) VerifyScan(engine, _sortedLive, "full scan");
+            }
+
+            // 7. Concurrent reads: all loaded keys, split across 1 and then 2 threads.
+            if (Selected(Rows.ConcurrentReads1))
+            {
+                Step(engine, Rows.ConcurrentReads1, rep, () => ConcurrentReads(engine, 1));
+                Step(engine, Rows.ConcurrentReads2, rep, () => ConcurrentReads(engine, 2));
+            }
+
+            // 8. Removals: the first half of the load set, in one durable transaction.
+            if (NeedsRemovals)
+            {
+                Step(engine, Rows.Removals, rep, () => Timed(() =>
+                {
+                    using var w = engine.BeginWrite();
+                    int removed = 0;
+                    for (int i = 0; i < _n / 2; i++) removed += w.Delete(Data.Key(i)) ? 1 : 0;
+                    w.Commit();
+                    Expect(removed == _n / 2, engine, $"removals deleted {removed} keys, expected {_n / 2}");
+                }));
+                VerifyAbsent(engine, Range(0, _n / 2), "after removals");
+                VerifyPresent(engine, Range(_n / 2, GroupStart - _n / 2), "after removals");
+                if (Config.Smoke) VerifyScan(engine, _sortedLive.Where(i => i >= _n / 2).ToArray(), "scan after removals");
+
+                // 9b. File size after removals, at rest.
+                if (Selected(Rows.SizeAfterRemovals))
+                    Step(engine, Rows.SizeAfterRemovals, rep, () => SizeAtRest(engine, dir));
+            }
+            VerifySelf(engine, "database A");
+        }
+        finally
+        {
+            engine.Close();
+            Discard(dir);
+        }
+    }
+
+    private void RandomReads(IEngine engine)
+    {
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        ulong sum = 0;
+        using (var r = engine.BeginRead())
+        {
+            foreach (int i in _readOrder)
+            {
+                if (!r.TryGet(Data.Key(i), out var v)) throw new VerificationException($"{engine.Name}: random reads: key #{i} is missing");
+                sum += Checksum.Of(v);
+            }
+        }
+        Results.Note(engine.Id, "bytes allocated per get", (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / _n);
+        Expect(sum == _readsExpected, engine, "random reads: the values' checksum differs from the data written");
+    }
+
+    private void RangeReads(IEngine engine)
+    {
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        ulong sum = 0;
+        long entries = 0;
+        using (var r = engine.BeginRead())
+        using (var c = r.OpenCursor())
+        {
+            for (int s = 0; s < _n / 2; s++)
+            {
+                if (!c.Seek(Data.Key(_readOrder[s]))) throw new VerificationException($"{engine.Name}: range reads: seek found nothing");
+                sum += Checksum.Of(c.Key) + Checksum.Of(c.Value);
+                entries++;
+                for (int t = 0; t < RangeNexts && c.Next(); t++)
+                {
+                    sum += Checksum.Of(c.Key) + Checksum.Of(c.Value);
+                    entries++;
+                }
+            }
+        }
+        Results.Note(engine.Id, "bytes allocated per cursor move (range reads)", (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / entries);
+        Expect(entries == _rangeEntries && sum == _rangeExpected, engine,
+            $"range reads: read {entries} entries (expected {_rangeEntries}) or their checksum differs");
+    }
+
+    /// <summary>Smoke mode: every range of the range-read workload, entry by entry.</summary>
+    private void VerifyRanges(IEngine engine)
+    {
+        var rank = new Dictionary<int, int>(_sortedLive.Length);
+        for (int p = 0; p < _sortedLive.Length; p++) rank[_sortedLive[p]] = p;
+        using var r = engine.BeginRead();
+        using var c = r.OpenCursor();
+        for (int s = 0; s < _n / 2; s++)
+        {
+            int pos = rank[_readOrder[s]];
+            bool ok = c.Seek(Data.Key(_readOrder[s]));
+            for (int t = 0; t <= RangeNexts; t++, ok = c.Next())
+            {
+                bool expected = pos + t < _sortedLive.Length;
+                Expect(ok == expected, engine, $"range from key #{_readOrder[s]}: step {t} {(ok ? "found an entry past the end" : "ended early")}");
+                if (!ok) break;
+                int want = _sortedLive[pos + t];
+                Expect(c.Key.SequenceEqual(Data.Key(want)) && c.Value.SequenceEqual(Data.Value(want)), engine,
+                    $"range from key #{_readOrder[s]}: step {t} returned the wrong entry");
+            }
+        }
+    }
+
+    private void FullScan(IEngine engine)
+    {
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        ulong sum = 0;
+        long count = 0;
+        using (var r = engine.BeginRead())
+        using (var c = r.OpenCursor())
+        {
+            for (bool ok = c.First(); ok; ok = c.Next())
+            {
+                sum += Checksum.Of(c.Key) + Checksum.Of(c.Value);
+                count++;
+            }
+        }
+        Results.Note(engine.Id, "bytes allocated per cursor move (full scan)", (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / Math.Max(1, count));
+        Expect(count == _sortedLive.Length && sum == _scanExpected, engine,
+            $"full scan: {count} entries (expected {_sortedLive.Length}) or their checksum differs");
+    }
+
+    private double ConcurrentReads(IEngine engine, int threads)
+    {
+        var sums = new ulong[threads];
+        double ms = TimedThreads(threads, t =>
+        {
+            int from = (int)((long)_n * t / threads), to = (int)((long)_n * (t + 1) / threads);
+            ulong sum = 0;
+            using (var r = engine.BeginRead())
+            {
+                for (int k = from; k < to; k++)
+                {
+                    int i = _readOrder[k];
+                    if (!r.TryGet(Data.Key(i), out var v)) throw new VerificationException($"{engine.Name}: concurrent reads: key #{i} is missing");
+                    sum += Checksum.Of(v);
+                }
+            }
+            sums[t] = sum;
+        });
+        ulong total = 0;
+        foreach (ulong s in sums) total += s;
+        Expect(total == _readsExpected, engine, $"concurrent reads ({threads} threads): checksum differs");
+        return ms;
+    }
+
+    private void RunDatabaseB(IEngine engine, int rep)
+    {
+        string dir = FreshDirectory(engine, "b");
+        engine.Open(dir);
+        try
+        {
+            // 10. Sequential append: the load set in key order, in one durable transaction.
+            Step(engine, Rows.SequentialAppend, rep, () => Timed(() =>
+            {
+                using var w = engine.BeginWrite();
+                foreach (int i in _sortedLoad) w.Append(Data.Key(i), Data.Value(i));
+                w.Commit();
+            }));
+            if (Config.Smoke) VerifyScan(engine, _sortedLoad, "after sequential append");
+            else VerifyPresent(engine, Range(0, _n), "after sequential append");
+
+            // 11. Group commit: 4 threads, each 250 durable one-insert transactions, into the N-key database.
+            if (Selected(Rows.GroupCommit))
+            {
+                Step(engine, Rows.GroupCommit, rep, () => TimedThreads(GroupThreads, t =>
+                {
+                    int first = GroupStart + t * GroupTxnsPerThread;
+                    for (int i = first; i < first + GroupTxnsPerThread; i++)
+                    {
+                        using var w = engine.BeginWrite();
+                        w.Put(Data.Key(i), Data.Value(i));
+                        w.Commit();
+                    }
+                }));
+                VerifyPresent(engine, Range(GroupStart, GroupThreads * GroupTxnsPerThread), "after group commit");
+            }
+            VerifySelf(engine, "database B");
+        }
+        finally
+        {
+            engine.Close();
+            Discard(dir);
+        }
+    }
+}
