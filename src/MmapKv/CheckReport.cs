@@ -21,7 +21,7 @@ public sealed class CheckReport
     /// <summary>Pages reachable from the trees (branch, leaf and overflow).</summary>
     public long ReachablePages { get; internal set; }
 
-    /// <summary>Pages on the free list, plus the pages holding it.</summary>
+    /// <summary>Free pages, plus the pages holding the free-space map.</summary>
     public long FreePages { get; internal set; }
 
     /// <summary>Pages below the high-water mark, meta pages included.</summary>

@@ -57,7 +57,7 @@ public sealed partial class KvDatabase : IDisposable
         _readers = new ReaderTable(options.MaxReaders);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
         if (!storage.IsReadOnly)
-            _allocator = new PageAllocator(meta.PageCount, FreeListCodec.Read(ContextAt(meta.PageCount), meta.FreeListPage, meta.FreeListPages));
+            _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
     }
 
     /// <summary>

@@ -24,11 +24,11 @@ public sealed record KvStats
     public required int PageSize { get; init; }
     /// <summary>File length in bytes (including space allocated ahead of use).</summary>
     public required long FileSize { get; init; }
-    /// <summary>Pages below the high-water mark: in use, free-listed, or holding the free list.</summary>
+    /// <summary>Pages below the high-water mark: in use, free, or holding the free-space map.</summary>
     public required long PageCount { get; init; }
-    /// <summary>Pages on the free list (reusable now or once older readers and the quarantine allow).</summary>
+    /// <summary>Free pages (reusable now, or once older readers and the quarantine allow).</summary>
     public required long FreePages { get; init; }
-    /// <summary>Pages that hold the free list itself.</summary>
+    /// <summary>Pages that hold the free-space map itself (its directory and bitmap pages).</summary>
     public required long FreeListPages { get; init; }
     /// <summary>Id of the commit these figures describe.</summary>
     public required long TxnId { get; init; }
@@ -49,7 +49,8 @@ public sealed record KvStats
         var ctx = tx.Context;
         var meta = tx.SnapshotMeta;
         long free = 0;
-        foreach (var (_, l) in FreeListCodec.Read(ctx, meta.FreeListPage, meta.FreeListPages)) free += l;
+        long[] bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
+        FreeMap.ReadFree(ctx, bitmaps, (_, l) => free += l);
         var trees = new List<TreeStats>();
         foreach (string name in tx.GetTreeNames())
             trees.Add(TreeStats.From(name, tx.FindTree(name)!.Desc));
@@ -59,7 +60,7 @@ public sealed record KvStats
             FileSize = fileSize,
             PageCount = ctx.PageCount,
             FreePages = free,
-            FreeListPages = meta.FreeListPages,
+            FreeListPages = meta.FreeMapPages + bitmaps.Length,
             TxnId = tx.TxnId,
             DurableTxnId = tx.Db.DurableTxnId,
             ActiveReaders = readers,

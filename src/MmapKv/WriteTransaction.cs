@@ -166,15 +166,15 @@ public sealed class WriteTransaction : KvTransaction
                 state.Desc.Write(desc);
                 _writer.Put(CatalogTree, EncodeTreeName(name), desc);
             }
-            var (freeFirst, freePages) = _pages.WriteFreeList(_base.Meta.FreeListPage, _base.Meta.FreeListPages);
+            var (freeFirst, freePages) = _pages.WriteFreeMap(_base.Meta.FreeMapPage, _base.Meta.FreeMapPages);
             var ranges = _pages.SealDirtyPages();
             var meta = new MetaRecord
             {
                 PageSize = Db.PageSize,
                 TxnId = TxnId,
                 PageCount = _pages.PageCount,
-                FreeListPage = freeFirst,
-                FreeListPages = freePages,
+                FreeMapPage = freeFirst,
+                FreeMapPages = freePages,
                 Main = MainTree.Desc,
                 Catalog = CatalogTree.Desc,
             };

@@ -375,14 +375,14 @@ public class ErrorPathTests
     }
 
     [Fact]
-    public void Open_DamagedFreeListPage_ThrowsCorruptDatabaseAndReleasesTheLock()
+    public void Open_DamagedFreeMapDirectory_ThrowsCorruptDatabaseAndReleasesTheLock()
     {
         using var dir = new TempDir();
         CreateTwoCommits(dir.File());
         Patch(dir.File(), f =>
         {
             int newest = NewestSlot(f, 4096);
-            long freeList = MetaField(f, newest, 4096, MetaPage.FreeListPageOffset);
+            long freeList = MetaField(f, newest, 4096, MetaPage.FreeMapPageOffset);
             Assert.True(freeList >= 2, "test setup: the second commit must have written a free list");
             f[freeList * 4096 + PageHeader.KindOffset] = (byte)PageKind.Leaf;
         });

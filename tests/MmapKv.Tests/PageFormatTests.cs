@@ -13,7 +13,7 @@ namespace MmapKv.Tests;
 
 /// <summary>
 /// Unit tests of the on-disk page format (docs/format.md): layout constants, limits, header accessors, the key hint,
-/// in-place node edits, the checksum, meta records, tree descriptors and free-list runs.
+/// in-place node edits, the checksum, meta records, tree descriptors and the free-space map.
 /// </summary>
 public unsafe class PageFormatTests
 {
@@ -76,8 +76,8 @@ public unsafe class PageFormatTests
         Assert.Equal(12, MetaPage.PageSizeOffset);
         Assert.Equal(16, MetaPage.TxnIdOffset);
         Assert.Equal(24, MetaPage.PageCountOffset);
-        Assert.Equal(32, MetaPage.FreeListPageOffset);
-        Assert.Equal(40, MetaPage.FreeListPagesOffset);
+        Assert.Equal(32, MetaPage.FreeMapPageOffset);
+        Assert.Equal(40, MetaPage.FreeMapPagesOffset);
         Assert.Equal(48, MetaPage.MainTreeOffset);
         Assert.Equal(96, MetaPage.CatalogTreeOffset);
         Assert.Equal(144, MetaPage.ReservedOffset);
@@ -108,7 +108,8 @@ public unsafe class PageFormatTests
         Assert.Equal(1, (byte)PageKind.Branch);
         Assert.Equal(2, (byte)PageKind.Leaf);
         Assert.Equal(3, (byte)PageKind.Overflow);
-        Assert.Equal(4, (byte)PageKind.FreeList);
+        Assert.Equal(4, (byte)PageKind.FreeMapDirectory);
+        Assert.Equal(5, (byte)PageKind.FreeMapBitmap);
     }
 
     // ---------------------------------------------------------------- limits
@@ -700,8 +701,8 @@ public unsafe class PageFormatTests
         PageSize = 4096,
         TxnId = 0x0102030405,
         PageCount = 100,
-        FreeListPage = 50,
-        FreeListPages = 2,
+        FreeMapPage = 50,
+        FreeMapPages = 2,
         Main = new TreeDescriptor { Root = 10, Entries = 1234, BranchPages = 3, LeafPages = 40, OverflowPages = 7, Depth = 2 },
         Catalog = new TreeDescriptor { Root = 11, Entries = 2, BranchPages = 0, LeafPages = 1, OverflowPages = 0, Depth = 1 },
     };
@@ -711,8 +712,8 @@ public unsafe class PageFormatTests
         Assert.Equal(expected.PageSize, actual.PageSize);
         Assert.Equal(expected.TxnId, actual.TxnId);
         Assert.Equal(expected.PageCount, actual.PageCount);
-        Assert.Equal(expected.FreeListPage, actual.FreeListPage);
-        Assert.Equal(expected.FreeListPages, actual.FreeListPages);
+        Assert.Equal(expected.FreeMapPage, actual.FreeMapPage);
+        Assert.Equal(expected.FreeMapPages, actual.FreeMapPages);
         Assert.Equal(expected.Main, actual.Main);
         Assert.Equal(expected.Catalog, actual.Catalog);
     }
@@ -848,18 +849,18 @@ public unsafe class PageFormatTests
     {
         long file = 100L * 4096;
         Assert.Null(SampleMeta().Validate(file));
-        Assert.Null((SampleMeta() with { FreeListPage = 0, FreeListPages = 0 }).Validate(file));
-        Assert.Null((SampleMeta() with { FreeListPage = 98, FreeListPages = 2 }).Validate(file));   // run ends at the last page
-        Assert.Null((SampleMeta() with { PageCount = 2, FreeListPage = 0, FreeListPages = 0, Main = default, Catalog = default }).Validate(file));
+        Assert.Null((SampleMeta() with { FreeMapPage = 0, FreeMapPages = 0 }).Validate(file));
+        Assert.Null((SampleMeta() with { FreeMapPage = 98, FreeMapPages = 2 }).Validate(file));   // run ends at the last page
+        Assert.Null((SampleMeta() with { PageCount = 2, FreeMapPage = 0, FreeMapPages = 0, Main = default, Catalog = default }).Validate(file));
 
         Assert.NotNull((SampleMeta() with { TxnId = -1 }).Validate(file));
         Assert.NotNull((SampleMeta() with { PageCount = 1 }).Validate(file));
         Assert.NotNull((SampleMeta() with { PageCount = 101 }).Validate(file));
-        Assert.NotNull((SampleMeta() with { FreeListPage = 0, FreeListPages = 1 }).Validate(file));
-        Assert.NotNull((SampleMeta() with { FreeListPage = 1, FreeListPages = 1 }).Validate(file));   // a meta page
-        Assert.NotNull((SampleMeta() with { FreeListPage = 50, FreeListPages = 0 }).Validate(file));
-        Assert.NotNull((SampleMeta() with { FreeListPage = 99, FreeListPages = 2 }).Validate(file));  // runs past the end
-        Assert.NotNull((SampleMeta() with { FreeListPage = 100, FreeListPages = 1 }).Validate(file));
+        Assert.NotNull((SampleMeta() with { FreeMapPage = 0, FreeMapPages = 1 }).Validate(file));
+        Assert.NotNull((SampleMeta() with { FreeMapPage = 1, FreeMapPages = 1 }).Validate(file));   // a meta page
+        Assert.NotNull((SampleMeta() with { FreeMapPage = 50, FreeMapPages = 0 }).Validate(file));
+        Assert.NotNull((SampleMeta() with { FreeMapPage = 99, FreeMapPages = 2 }).Validate(file));  // runs past the end
+        Assert.NotNull((SampleMeta() with { FreeMapPage = 100, FreeMapPages = 1 }).Validate(file));
         Assert.Contains("default tree", (SampleMeta() with { Main = SampleMeta().Main with { Root = 100 } }).Validate(file));
         Assert.Contains("catalog tree", (SampleMeta() with { Catalog = SampleMeta().Catalog with { Depth = 0 } }).Validate(file));
     }
@@ -930,68 +931,94 @@ public unsafe class PageFormatTests
         Assert.NotNull((ok with { OverflowPages = -1 }).Validate(pages));
     }
 
-    // ---------------------------------------------------------------- free list
+    // ---------------------------------------------------------------- free map
 
     [Fact]
-    public void FreeListCodec_ToRuns_MergesAdjacentIdsIntoMaximalRuns()
+    public void FreeMap_Sizes_FollowFromThePageSize()
     {
-        Assert.Empty(FreeListCodec.ToRuns(Array.Empty<long>()));
-        Assert.Equal(new[] { (5L, 1L) }, FreeListCodec.ToRuns(new long[] { 5 }));
-        Assert.Equal(new[] { (2L, 3L), (7L, 2L), (10L, 1L) }, FreeListCodec.ToRuns(new long[] { 2, 3, 4, 7, 8, 10 }));
-        Assert.Equal(new[] { (2L, 100L) }, FreeListCodec.ToRuns(Enumerable.Range(2, 100).Select(i => (long)i)));
-        Assert.Equal(new[] { (2L, 1L), (4L, 1L), (6L, 1L) }, FreeListCodec.ToRuns(new long[] { 2, 4, 6 }));
-        Assert.Equal(new[] { (0L, 2L), (long.MaxValue - 1, 1L) }, FreeListCodec.ToRuns(new long[] { 0, 1, long.MaxValue - 1 }));
+        Assert.Equal((4096 - 32) * 8, FreeMap.BitsPerPage(4096));
+        Assert.Equal(0, FreeMap.BitmapsFor(4096, 0));
+        Assert.Equal(1, FreeMap.BitmapsFor(4096, 2));
+        Assert.Equal(1, FreeMap.BitmapsFor(4096, FreeMap.BitsPerPage(4096)));
+        Assert.Equal(2, FreeMap.BitmapsFor(4096, FreeMap.BitsPerPage(4096) + 1));
+        int perPage = (4096 - PageHeader.Size - FreeMap.CountSize) / FreeMap.IdSize;
+        Assert.Equal(1, FreeMap.DirectoryPagesFor(4096, perPage));
+        Assert.Equal(2, FreeMap.DirectoryPagesFor(4096, perPage + 1));
     }
 
+    /// <summary>Bits set for a random set of pages read back as exactly the maximal runs of that set.</summary>
     [Fact]
-    public void FreeListCodec_ToRuns_CoversExactlyTheIdsWithMaximalRuns_Property()
-    {
-        var gen = Gen.Choose(2, 200).ArrayOf();
-        var property = Prop.ForAll(Arb.From(gen), ids =>
-        {
-            var sorted = ids.Distinct().OrderBy(x => x).Select(x => (long)x).ToArray();
-            var runs = FreeListCodec.ToRuns(sorted);
-            var covered = runs.SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(i => r.Start + i)).ToArray();
-            if (!covered.SequenceEqual(sorted)) return false;
-            for (int i = 0; i < runs.Count; i++)
-            {
-                if (runs[i].Length < 1) return false;
-                if (i > 0 && runs[i].Start <= runs[i - 1].Start + runs[i - 1].Length) return false; // ascending, not adjacent
-            }
-            return true;
-        });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(500), property);
-    }
-
-    [Fact]
-    public void FreeListCodec_WriteThenRead_RoundTripsRuns()
+    public void FreeMap_SetBitsThenReadFree_GivesMaximalRunsOfTheSet()
     {
         const int ps = 4096;
-        var mem = new byte[20 * ps];
-        var runs = new List<(long Start, long Length)> { (2, 3), (9, 1), (12, 4) };
+        int seed = Environment.TickCount;
+        _output.WriteLine($"seed {seed}");
+        var rng = new Random(seed);
+        long bitsPer = FreeMap.BitsPerPage(ps);
+        long pageCount = bitsPer + 5000; // two bitmap pages
+        var mem = new byte[3 * ps];
         fixed (byte* b = mem)
         {
-            var ctx = new PageContext(b, ps, 20);
-            long pages = FreeListCodec.PagesFor(ps, runs.Count);
-            Assert.Equal(1, pages);
-            FreeListCodec.Write(ctx.Page(6), 6, 3, pages, runs);
-            Assert.Equal(PageKind.FreeList, PageHeader.Kind(ctx.Page(6)));
-            // The writer trusts the list, so a list without its checksum is refused; commits seal it.
-            Assert.Throws<CorruptDatabaseException>(() => FreeListCodec.Read(ctx, 6, pages));
-            PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), pages * ps));
-            Assert.Equal(runs, FreeListCodec.Read(ctx, 6, pages));
-            Assert.Empty(FreeListCodec.Read(ctx, 0, 0));
-            // A header that does not match the meta's reference is corruption.
-            Assert.Throws<CorruptDatabaseException>(() => FreeListCodec.Read(ctx, 6, 2));
+            var free = new SortedSet<long>();
+            for (int i = 0; i < 3000; i++) free.Add(rng.NextInt64(2, pageCount));
+            for (long i = 100; i < 140; i++) free.Add(i); // a long run
+            FreeMap.InitBitmap(b, 0, 1, ps);
+            FreeMap.InitBitmap(b + ps, 1, 1, ps);
+            foreach (long id in free) FreeMap.SetBit(b + (id / bitsPer) * ps, id % bitsPer, true);
+            FreeMap.SetBit(b, 7, true);
+            FreeMap.SetBit(b, 7, false); // clearing works too
+            PageHeader.SetChecksum(b, Checksum.OfPage(b, ps));
+            PageHeader.SetChecksum(b + ps, Checksum.OfPage(b + ps, ps));
+            // Pages 0 and 1 of this buffer are the two bitmaps; reach them through a context over a large "file".
+            var ctx = new PageContext(b, ps, pageCount);
+            var runs = new List<(long, long)>();
+            FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (s, l) => runs.Add((s, l)));
+            var expected = new List<(long, long)>();
+            foreach (long id in free)
+            {
+                if (expected.Count > 0 && expected[^1].Item1 + expected[^1].Item2 == id) expected[^1] = (expected[^1].Item1, expected[^1].Item2 + 1);
+                else expected.Add((id, 1));
+            }
+            Assert.Equal(expected, runs);
+
+            // A bit for a meta page, or one past the page count, is corruption.
+            FreeMap.SetBit(b, 1, true);
+            PageHeader.SetChecksum(b, Checksum.OfPage(b, ps));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (_, _) => { }));
+            FreeMap.SetBit(b, 1, false);
+            PageHeader.SetChecksum(b, Checksum.OfPage(b, ps));
+            var shorter = new PageContext(b, ps, bitsPer + 10);
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(shorter, new long[] { 0, 1 }, (_, _) => { }));
+            // A flipped bit fails the checksum.
+            b[ps + 100] ^= 1;
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (_, _) => { }));
         }
     }
 
     [Fact]
-    public void FreeListCodec_PagesFor_RoundsUpHeaderCountAndRuns()
+    public void FreeMap_Directory_RoundTripsAndRejectsBadHeaders()
     {
-        int perFirstPage = (4096 - PageHeader.Size - FreeListCodec.CountSize) / FreeListCodec.RunSize;
-        Assert.Equal(1, FreeListCodec.PagesFor(4096, 0));
-        Assert.Equal(1, FreeListCodec.PagesFor(4096, perFirstPage));
-        Assert.Equal(2, FreeListCodec.PagesFor(4096, perFirstPage + 1));
+        const int ps = 4096;
+        var mem = new byte[20 * ps];
+        fixed (byte* b = mem)
+        {
+            var ctx = new PageContext(b, ps, 20);
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9 });
+            // Unsealed: the writer trusts the map, so a directory without its checksum is refused.
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
+            PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
+            Assert.Equal(new long[] { 9 }, FreeMap.ReadDirectory(ctx, 6, 1));
+            Assert.Empty(FreeMap.ReadDirectory(ctx, 0, 0));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 2)); // run length differs
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 7, 1)); // not a directory
+            // A bitmap id outside the file.
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 25 });
+            PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
+            // The wrong number of bitmaps for the file's page count.
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9, 10 });
+            PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
+        }
     }
 }

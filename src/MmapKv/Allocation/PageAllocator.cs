@@ -1,3 +1,5 @@
+using MmapKv.BTree;
+
 namespace MmapKv.Allocation;
 
 /// <summary>
@@ -26,11 +28,17 @@ internal sealed class PageAllocator
     /// <summary>Pages freed by commits that some reader or the quarantine still protects.</summary>
     public long PendingCount { get; private set; }
 
-    public PageAllocator(long pageCount, List<(long Start, long Length)> freeRuns)
+    /// <summary>The committed free map's bitmap pages, in order (docs/format.md §7).</summary>
+    public List<long> BitmapIds { get; set; }
+
+    /// <summary>Loads the free map of the opened snapshot.</summary>
+    public PageAllocator(PageContext ctx, long directoryFirst, long directoryPages)
     {
-        PageCount = pageCount;
-        // Opening makes the opened meta durable (see KvDatabase.Open), so everything it lists is free under R1 and R2.
-        foreach (var (s, l) in freeRuns) Pool.AddRun(s, l);
+        PageCount = ctx.PageCount;
+        var ids = FreeMap.ReadDirectory(ctx, directoryFirst, directoryPages);
+        BitmapIds = ids.ToList();
+        // Opening makes the opened meta durable (see KvDatabase.Open), so everything it marks free is free under R1 and R2.
+        FreeMap.ReadFree(ctx, ids, Pool.AddRun);
     }
 
     /// <summary>Records the pages freed by the commit of <paramref name="txnId"/>.</summary>

@@ -27,7 +27,8 @@ internal sealed unsafe class TransactionPages
     private readonly HashSet<long> _dirty = new();                  // single pages allocated here
     private readonly Dictionary<long, long> _dirtyRuns = new();     // runs allocated here: first page -> length
     private readonly List<long> _takenFromPool = new();             // undo list for abort
-    private readonly List<long> _freed = new();                     // committed pages freed here
+    private readonly HashSet<long> _freed = new();                  // committed pages freed here
+    private Queue<long>? _mapTouched;                               // while writing the free map: pages whose bit may change
     private readonly FreePageSet _reusable = new();                 // dirty pages freed again (W2)
 
     private readonly PageVerifier? _verifier;
@@ -60,6 +61,7 @@ internal sealed unsafe class TransactionPages
             else id = Extend(1);
         }
         _dirty.Add(id);
+        _mapTouched?.Enqueue(id);
         return id;
     }
 
@@ -72,6 +74,7 @@ internal sealed unsafe class TransactionPages
             for (long i = 0; i < pages; i++) _takenFromPool.Add(start + i);
         else start = Extend(pages);
         _dirtyRuns[start] = pages;
+        if (_mapTouched is not null) for (long i = 0; i < pages; i++) _mapTouched.Enqueue(start + i);
         return start;
     }
 
@@ -99,6 +102,7 @@ internal sealed unsafe class TransactionPages
     {
         if (_dirty.Remove(id)) _reusable.Add(id);
         else _freed.Add(id);
+        _mapTouched?.Enqueue(id);
     }
 
     /// <summary>Frees a run that started as one allocation (an overflow value or a free list).</summary>
@@ -106,6 +110,7 @@ internal sealed unsafe class TransactionPages
     {
         if (_dirtyRuns.Remove(start)) _reusable.AddRun(start, pages);
         else for (long i = 0; i < pages; i++) _freed.Add(start + i);
+        if (_mapTouched is not null) for (long i = 0; i < pages; i++) _mapTouched.Enqueue(start + i);
     }
 
     /// <summary>Copy-on-write: a dirty copy of committed page <paramref name="id"/>; the original is freed.</summary>
@@ -121,34 +126,68 @@ internal sealed unsafe class TransactionPages
     }
 
     /// <summary>
-    /// Writes the free list for the state this transaction commits (docs/format.md §7) and returns its run.
-    /// Listed: the pool, every pending group, this transaction's freed pages and its unused reuse list.
+    /// Writes the free map of the state this transaction commits (docs/format.md §7) and returns its directory run.
+    /// Only bitmap pages covering a page whose status changed are rewritten (copy-on-write). Rewriting a bitmap
+    /// page allocates and frees pages, whose bits may live in yet another bitmap page, so this runs to a fixpoint;
+    /// each bitmap page is shadowed at most once, so it ends within one pass per bitmap page.
     /// </summary>
-    public (long First, long Pages) WriteFreeList(long oldFirst, long oldPages)
+    public (long First, long Pages) WriteFreeMap(long oldDirectory, long oldDirectoryPages)
     {
-        if (oldFirst != 0) FreeRun(oldFirst, oldPages);
-        // Dirty pages freed again are free in the committed state; hand them to the pool first, so the allocation
-        // below may use them, and they are listed if not.
-        foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
-        _reusable.Clear();
+        var touched = _mapTouched = new Queue<long>();
+        try
+        {
+            // Pages whose status may differ from the committed map: everything allocated or freed here, and the
+            // pages past the old high-water mark (which the old map does not cover).
+            foreach (long id in _takenFromPool) touched.Enqueue(id);
+            foreach (long id in _freed) touched.Enqueue(id);
+            foreach (long id in _reusable.Ids) touched.Enqueue(id);
+            for (long id = _startPageCount; id < _pageCount; id++) touched.Enqueue(id);
+            // Dirty pages freed again are free in the committed state: pool them, so the map's own pages may use them.
+            foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
+            _reusable.Clear();
+            if (oldDirectory != 0) FreeRun(oldDirectory, oldDirectoryPages);
 
-        var all = new List<long>(_allocator.Pool.Count + _freed.Count + (int)_allocator.PendingCount);
-        all.AddRange(_allocator.Pool.Ids);
-        all.AddRange(_allocator.PendingIds());
-        all.AddRange(_freed);
-        all.Sort();
-        var runs = FreeListCodec.ToRuns(all);
-        if (runs.Count == 0) return (0, 0);
-
-        // The run for the list comes from the start of a pool run, which can split at most one of the merged runs
-        // above (pending pages may sit right before it): one spare run of room covers that.
-        long pages = FreeListCodec.PagesFor(_pageSize, runs.Count + 1);
-        long first = AllocateRun(pages);
-        all.RemoveAll(id => id >= first && id < first + pages);
-        runs = FreeListCodec.ToRuns(all);
-        FreeListCodec.Write(Page(first), first, _txnId, pages, runs);
-        return (first, pages);
+            var bitmaps = new List<long>(_allocator.BitmapIds);
+            var shadowed = new HashSet<int>();
+            long bitsPer = FreeMap.BitsPerPage(_pageSize);
+            // Room for the bitmaps the file may need once this commit's own allocations are counted.
+            long directoryPages = FreeMap.DirectoryPagesFor(_pageSize, FreeMap.BitmapsFor(_pageSize, _pageCount) + 4);
+            long directory = AllocateRun(directoryPages);
+            while (true)
+            {
+                while (touched.Count > 0)
+                {
+                    long id = touched.Dequeue();
+                    int index = (int)(id / bitsPer);
+                    while (bitmaps.Count <= index)
+                    {
+                        long fresh = AllocatePage();
+                        FreeMap.InitBitmap(Page(fresh), fresh, _txnId, _pageSize);
+                        shadowed.Add(bitmaps.Count);
+                        bitmaps.Add(fresh);
+                    }
+                    if (shadowed.Add(index)) bitmaps[index] = Shadow(bitmaps[index]);
+                    FreeMap.SetBit(Page(bitmaps[index]), id % bitsPer, IsFreeAtCommit(id));
+                }
+                if (FreeMap.DirectoryPagesFor(_pageSize, bitmaps.Count) <= directoryPages) break;
+                FreeRun(directory, directoryPages); // outgrown (a huge commit): take a bigger run and settle again
+                directoryPages = FreeMap.DirectoryPagesFor(_pageSize, bitmaps.Count + 4);
+                directory = AllocateRun(directoryPages);
+            }
+            FreeMap.WriteDirectory(Page(directory), directory, _txnId, directoryPages, bitmaps);
+            _newBitmapIds = bitmaps;
+            return (directory, directoryPages);
+        }
+        finally
+        {
+            _mapTouched = null;
+        }
     }
+
+    private List<long>? _newBitmapIds;
+
+    /// <summary>Free in the committed state: reusable now, or freed by this commit (pending until R1 and R2 allow).</summary>
+    private bool IsFreeAtCommit(long id) => _allocator.Pool.Contains(id) || _reusable.Contains(id) || _freed.Contains(id);
 
     /// <summary>
     /// Stamps the checksum on every page and run this transaction wrote, and returns them as sorted, coalesced
@@ -187,6 +226,7 @@ internal sealed unsafe class TransactionPages
         foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
         _allocator.PageCount = _pageCount;
         _allocator.AddPending(_txnId, _freed.ToArray());
+        if (_newBitmapIds is not null) _allocator.BitmapIds = _newBitmapIds;
     }
 
     /// <summary>Undoes every allocation: pool pages go back, pages past the old high-water mark are forgotten.</summary>

@@ -8,14 +8,14 @@ namespace MmapKv.Checking;
 /// <summary>
 /// The full integrity check of one snapshot (docs/format.md §9). It visits every reachable page once, verifying
 /// checksums, headers, key order and separator bounds, then the free list, and finally that every page below the
-/// high-water mark is accounted for exactly once: reachable, free, or the free list itself. It reports problems
+/// high-water mark is accounted for exactly once: reachable, free, or part of the free map itself. It reports problems
 /// instead of throwing, and reads only through bounds-checked accessors, so a damaged file cannot crash it.
 /// </summary>
 internal sealed unsafe class DatabaseChecker
 {
     private readonly PageContext _ctx;
     private readonly CheckReport _report;
-    private readonly byte[] _owner; // per page: 0 unseen, 1 tree, 2 free, 3 free-list run
+    private readonly byte[] _owner; // per page: 0 unseen, 1 tree, 2 free, 3 free map
     private readonly int _maxKey;
 
     private DatabaseChecker(PageContext ctx, CheckReport report, int maxKey)
@@ -39,7 +39,7 @@ internal sealed unsafe class DatabaseChecker
         checker.CheckTree("default tree", meta.Main);
         checker.CheckTree("catalog", meta.Catalog);
         checker.CheckNamedTrees(meta.Catalog);
-        checker.CheckFreeList(meta.FreeListPage, meta.FreeListPages);
+        checker.CheckFreeMap(meta.FreeMapPage, meta.FreeMapPages);
         checker.CheckAccounting();
         return report;
     }
@@ -151,8 +151,8 @@ internal sealed unsafe class DatabaseChecker
     private static string Describe(byte owner) => owner switch
     {
         1 => "reachable from a tree",
-        2 => "on the free list",
-        _ => "part of the free-list run",
+        2 => "marked free",
+        _ => "part of the free map",
     };
 
     private void CheckNamedTrees(in TreeDescriptor catalog)
@@ -176,23 +176,26 @@ internal sealed unsafe class DatabaseChecker
         }
     }
 
-    private void CheckFreeList(long first, long pages)
+    private void CheckFreeMap(long first, long pages)
     {
-        if (first == 0) return;
-        if (!Claim(first, pages, 3, $"free-list run {first}+{pages}")) return;
+        if (first == 0) return; // no map: nothing is free, so every page must be reachable
+        if (!Claim(first, pages, 3, $"free-map directory run {first}+{pages}")) return;
         try
         {
-            VerifyHeader("free list", first, _ctx.Page(first), pages);
-            foreach (var (s, l) in FreeListCodec.Read(_ctx, first, pages))
+            VerifyHeader("free map", first, _ctx.Page(first), pages);
+            long[] bitmaps = FreeMap.ReadDirectory(_ctx, first, pages);
+            foreach (long id in bitmaps)
+                if (Claim(id, 1, 3, $"free-map bitmap page {id}")) VerifyHeader("free map", id, _ctx.Page(id), 1);
+            FreeMap.ReadFree(_ctx, bitmaps, (s, l) =>
             {
                 Claim(s, l, 2, $"free run {s}+{l}");
                 _report.FreePages += l;
-            }
-            _report.FreePages += pages;
+            });
+            _report.FreePages += pages + bitmaps.Length;
         }
         catch (CorruptDatabaseException e)
         {
-            _report.Add("free list: " + e.Message);
+            _report.Add("free map: " + e.Message);
         }
     }
 

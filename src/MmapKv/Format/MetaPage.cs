@@ -21,9 +21,9 @@ internal static unsafe class MetaPage
     public const int PageSizeOffset = VersionOffset + 4;                // u32
     public const int TxnIdOffset = PageSizeOffset + 4;                  // u64
     public const int PageCountOffset = TxnIdOffset + 8;                 // u64
-    public const int FreeListPageOffset = PageCountOffset + 8;          // u64, 0 when there is no list
-    public const int FreeListPagesOffset = FreeListPageOffset + 8;      // u64 run length of the list
-    public const int MainTreeOffset = FreeListPagesOffset + 8;          // TreeDescriptor
+    public const int FreeMapPageOffset = PageCountOffset + 8;          // u64 first page of the free-map directory run, 0 for none
+    public const int FreeMapPagesOffset = FreeMapPageOffset + 8;      // u64 pages in the directory run
+    public const int MainTreeOffset = FreeMapPagesOffset + 8;          // TreeDescriptor
     public const int CatalogTreeOffset = MainTreeOffset + TreeDescriptor.Size; // TreeDescriptor
     public const int ReservedOffset = CatalogTreeOffset + TreeDescriptor.Size; // zero up to the checksum
     public const int ChecksumOffset = 252;                              // u32 CRC32C of bytes [0, 252)
@@ -38,8 +38,8 @@ internal static unsafe class MetaPage
         Unsafe.WriteUnaligned(slot + PageSizeOffset, (uint)meta.PageSize);
         Unsafe.WriteUnaligned(slot + TxnIdOffset, meta.TxnId);
         Unsafe.WriteUnaligned(slot + PageCountOffset, meta.PageCount);
-        Unsafe.WriteUnaligned(slot + FreeListPageOffset, meta.FreeListPage);
-        Unsafe.WriteUnaligned(slot + FreeListPagesOffset, meta.FreeListPages);
+        Unsafe.WriteUnaligned(slot + FreeMapPageOffset, meta.FreeMapPage);
+        Unsafe.WriteUnaligned(slot + FreeMapPagesOffset, meta.FreeMapPages);
         meta.Main.Write(slot + MainTreeOffset);
         meta.Catalog.Write(slot + CatalogTreeOffset);
         Unsafe.WriteUnaligned(slot + ChecksumOffset, Checksum.Compute(slot, ChecksumOffset));
@@ -63,8 +63,8 @@ internal static unsafe class MetaPage
             PageSize = pageSize,
             TxnId = Unsafe.ReadUnaligned<long>(slot + TxnIdOffset),
             PageCount = Unsafe.ReadUnaligned<long>(slot + PageCountOffset),
-            FreeListPage = Unsafe.ReadUnaligned<long>(slot + FreeListPageOffset),
-            FreeListPages = Unsafe.ReadUnaligned<long>(slot + FreeListPagesOffset),
+            FreeMapPage = Unsafe.ReadUnaligned<long>(slot + FreeMapPageOffset),
+            FreeMapPages = Unsafe.ReadUnaligned<long>(slot + FreeMapPagesOffset),
             Main = TreeDescriptor.Read(slot + MainTreeOffset),
             Catalog = TreeDescriptor.Read(slot + CatalogTreeOffset),
         };
@@ -79,8 +79,8 @@ internal struct MetaRecord
     public int PageSize;
     public long TxnId;
     public long PageCount;
-    public long FreeListPage;
-    public long FreeListPages;
+    public long FreeMapPage;
+    public long FreeMapPages;
     public TreeDescriptor Main;
     public TreeDescriptor Catalog;
 
@@ -90,9 +90,9 @@ internal struct MetaRecord
         if (TxnId < 0) return "negative transaction id";
         if (PageCount < MetaPage.Count) return $"page count {PageCount} is below {MetaPage.Count}";
         if (PageCount > fileLength / PageSize) return $"page count {PageCount} exceeds the file's {fileLength / PageSize} pages (truncated file?)";
-        if (FreeListPage == 0 ? FreeListPages != 0
-            : FreeListPage < MetaPage.Count || FreeListPages < 1 || FreeListPages > PageCount - FreeListPage)
-            return $"free-list run {FreeListPage}+{FreeListPages} is outside the file";
+        if (FreeMapPage == 0 ? FreeMapPages != 0
+            : FreeMapPage < MetaPage.Count || FreeMapPages < 1 || FreeMapPages > PageCount - FreeMapPage)
+            return $"free-map directory run {FreeMapPage}+{FreeMapPages} is outside the file";
         return Main.Validate(PageCount) is { } m ? "default tree: " + m
              : Catalog.Validate(PageCount) is { } c ? "catalog tree: " + c : null;
     }

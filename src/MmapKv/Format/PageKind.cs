@@ -11,6 +11,8 @@ internal enum PageKind : byte
     Leaf = 2,
     /// <summary>First page of a run holding one large value.</summary>
     Overflow = 3,
-    /// <summary>First page of a run holding the free-page list.</summary>
-    FreeList = 4,
+    /// <summary>First page of the free-map directory run: the ids of the bitmap pages.</summary>
+    FreeMapDirectory = 4,
+    /// <summary>A free-map bitmap page: one bit per page, 1 = free.</summary>
+    FreeMapBitmap = 5,
 }
