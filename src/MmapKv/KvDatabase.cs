@@ -155,6 +155,7 @@ public sealed partial class KvDatabase : IDisposable
         {
             if (Pipeline.Poison is { } poison)
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
+            Storage.VerifyLength();
             // Reuse rule: pages freed at or before both the oldest reader's snapshot (R1) and the durable commit (R2).
             _allocator!.Release(Math.Min(_readers.OldestSnapshot(), Pipeline.DurableTxn));
             return new WriteTransaction(this, Current, _allocator);

@@ -142,6 +142,8 @@ internal sealed unsafe class SimulatedStorage : IStorage
         _durableLength = newLength;
     }
 
+    public void VerifyLength() { }
+
     public void Shrink(long newLength)
     {
         SyncPoint("shrink");

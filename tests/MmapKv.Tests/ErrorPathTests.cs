@@ -1204,6 +1204,7 @@ public class ErrorPathTests
         public bool IsReadOnly => false;
         public void Grow(long newLength) => _inner.Grow(newLength);
         public void Shrink(long newLength) => _inner.Shrink(newLength);
+        public void VerifyLength() => _inner.VerifyLength();
         public void Flush(long offset, long length)
         {
             if (FailFlush) throw new StorageFailedException("simulated msync failure", 5);

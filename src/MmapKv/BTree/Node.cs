@@ -85,6 +85,31 @@ internal readonly unsafe struct Node
     }
 
     /// <summary>
+    /// Checks every slot of the page (N5, and the key-length limit): each entry, key and tail, lies inside
+    /// <c>[upper, pageSize)</c>. Reads check only the slots they touch; a page about to be copied and edited
+    /// (copy-on-write, compaction, split, merge) is checked whole first, because those edits read every entry.
+    /// </summary>
+    public void ValidateEntries(int maxKeySize)
+    {
+        int count = Count;
+        bool leaf = IsLeaf;
+        for (int i = 0; i < count; i++)
+        {
+            byte* s = Slot(i);
+            int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+            if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(i);
+            if (leaf)
+            {
+                byte* t = Tail(i, NodeLayout.ValueInfoSize);
+                uint info = Unsafe.ReadUnaligned<uint>(t);
+                long tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
+                if (t + tail > P + _pageSize) ThrowBadSlot(i);
+            }
+            else _ = Tail(i, NodeLayout.BranchTailSize);
+        }
+    }
+
+    /// <summary>
     /// Index of the first entry whose key is not less than <paramref name="key"/> (Count if none), searching
     /// <c>[from, Count)</c>. Hints decide most comparisons from the slot array alone, so a probe usually costs one
     /// cache line instead of a miss on the key bytes.

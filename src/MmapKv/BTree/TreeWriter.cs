@@ -18,6 +18,7 @@ internal sealed unsafe class TreeWriter
 {
     private readonly TransactionPages _pages;
     private readonly int _pageSize;
+    private readonly int _maxKeySize;
     private readonly long[] _pathIds = new long[Limits.MaxTreeDepth];
     private readonly int[] _pathIdx = new int[Limits.MaxTreeDepth];
     private readonly byte* _scratch;   // a page copy for splits and compaction
@@ -30,6 +31,7 @@ internal sealed unsafe class TreeWriter
     {
         _pages = pages;
         _pageSize = pages.PageSize;
+        _maxKeySize = Limits.MaxKeySize(_pageSize);
         int entryMax = Limits.MaxEntrySize(_pageSize) + 16;
         _buffers = GC.AllocateUninitializedArray<byte>(_pageSize + 3 * entryMax, pinned: true);
         fixed (byte* b = _buffers)
@@ -71,6 +73,7 @@ internal sealed unsafe class TreeWriter
         {
             long id = _pathIds[level];
             if (_pages.IsDirty(id)) continue;
+            ValidatedNode(id, level == t.Desc.Depth - 1);
             long copy = _pages.Shadow(id);
             _pathIds[level] = copy;
             if (level == 0) t.Desc.Root = copy;
@@ -311,11 +314,9 @@ internal sealed unsafe class TreeWriter
             int pCount = PageHeader.Count(parent);
             if (pCount == 1) return; // an only child, small but not empty: nothing to merge with
             int rightIndex = pIndex + 1 < pCount ? pIndex + 1 : pIndex;
-            var kind = leaf ? PageKind.Leaf : PageKind.Branch;
-            var ctx = _pages.Context;
             long rightId = NodeWriter.Child(parent, rightIndex);
-            byte* r = ctx.Node(rightId, kind).P;
-            byte* l = ctx.Node(NodeWriter.Child(parent, rightIndex - 1), kind).P;
+            byte* r = ValidatedNode(rightId, leaf);
+            byte* l = ValidatedNode(NodeWriter.Child(parent, rightIndex - 1), leaf);
             var separator = NodeWriter.Key(parent, rightIndex);
             int merged = NodeWriter.UsedBytes(l, leaf) + NodeWriter.UsedBytes(r, leaf) + (leaf ? 0 : separator.Length);
             if (merged > NodeWriter.Capacity(_pageSize)) return;
@@ -350,12 +351,19 @@ internal sealed unsafe class TreeWriter
         }
     }
 
+    /// <summary>A committed page about to be read whole or copied: header and every slot checked (N1–N5).</summary>
+    private byte* ValidatedNode(long id, bool leaf)
+    {
+        var node = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch);
+        if (!_pages.IsDirty(id)) node.ValidateEntries(_maxKeySize);
+        return node.P;
+    }
+
     /// <summary>Makes child <paramref name="i"/> of a dirty parent dirty, rewiring the parent. Returns its id.</summary>
     private long ShadowChild(byte* parent, int i, bool leaf)
     {
         long id = NodeWriter.Child(parent, i);
-        if (_pages.IsDirty(id)) return id;
-        _ = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch); // validate before copying
+        if (_pages.IsDirty(id)) return id; // else validated whole by the caller before the merge decision
         long copy = _pages.Shadow(id);
         NodeWriter.SetChild(parent, i, copy);
         return copy;

@@ -45,4 +45,11 @@ internal unsafe interface IStorage : IDisposable
 
     /// <summary>Makes everything written so far durable, data and file length (fsync).</summary>
     void Sync();
+
+    /// <summary>
+    /// Throws <see cref="CorruptDatabaseException"/> if the file became shorter than <see cref="Length"/> behind
+    /// our back (another process ignoring the lock truncated it). Touching the map past the real end of file would
+    /// raise SIGBUS, which .NET cannot catch, so writers check before they start.
+    /// </summary>
+    void VerifyLength();
 }
