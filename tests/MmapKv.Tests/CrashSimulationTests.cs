@@ -162,7 +162,9 @@ public class CrashSimulationTests(ITestOutputHelper output)
     [Fact]
     public void RepeatedCrashes_DuringRecoveryAndFirstCommit()
     {
-        var rng = new Random(PropertyRunner.Iterations(1) == 1 ? 4242 : Environment.TickCount);
+        ulong seed = PropertyRunner.Seed();
+        output.WriteLine($"seed {seed} (replay with MMAPKV_PROP_SEED={seed})");
+        var rng = new Random((int)seed);
         int verified = 0;
         for (int iteration = 0; iteration < CrashIterations(400) / 4; iteration++)
         {
@@ -210,7 +212,7 @@ public class CrashSimulationTests(ITestOutputHelper output)
             var final = image.AfterCrash((CrashKind)rng.Next(3), rng.Next());
             image.Release();
             try { CrashRunner.VerifyRecovery(final, 4096, candidates, lower, candidates.Count - 1); }
-            catch (InvariantViolation e) { throw new InvariantViolation($"iteration {iteration}, second crash at {crashAt}: {e.Message}", e); }
+            catch (InvariantViolation e) { throw new InvariantViolation($"seed {seed}, iteration {iteration}, second crash at {crashAt}: {e.Message}", e); }
             finally { final.Release(); }
             verified++;
         }

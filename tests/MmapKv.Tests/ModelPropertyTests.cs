@@ -82,7 +82,7 @@ public class ModelPropertyTests
             }
             h.Apply(new Commit());
             h.Apply(new Reopen());
-        }, defaultIterations: 150);
+        }, PropertyRunner.Iterations(150)); // MMAPKV_PROP_ITERS
     }
 }
 

@@ -5,19 +5,21 @@ using Microsoft.FSharp.Core;
 namespace MmapKv.Tests;
 
 /// <summary>
-/// Runs an FsCheck property with a printed, replayable seed. Set MMAPKV_PROP_SEED to replay a failure and
-/// MMAPKV_PROP_ITERS to change the number of cases.
+/// Runs an FsCheck property with a printed, replayable seed. Set MMAPKV_PROP_SEED to replay a failure.
 /// </summary>
 internal static class PropertyRunner
 {
     public static int Iterations(int defaultCount) =>
         int.TryParse(Environment.GetEnvironmentVariable("MMAPKV_PROP_ITERS"), out int n) && n > 0 ? n : defaultCount;
 
-    public static void Run<T>(string name, Arbitrary<T> arb, Action<T> property, int defaultIterations)
+    /// <summary>MMAPKV_PROP_SEED if set, otherwise a fresh random seed. Callers print it.</summary>
+    public static ulong Seed() =>
+        ulong.TryParse(Environment.GetEnvironmentVariable("MMAPKV_PROP_SEED"), out ulong s) ? s : (ulong)Random.Shared.NextInt64();
+
+    /// <summary>Runs <paramref name="iterations"/> cases (callers read their own environment variable for it).</summary>
+    public static void Run<T>(string name, Arbitrary<T> arb, Action<T> property, int iterations)
     {
-        ulong seed = ulong.TryParse(Environment.GetEnvironmentVariable("MMAPKV_PROP_SEED"), out ulong s)
-            ? s : (ulong)Random.Shared.NextInt64();
-        int iterations = Iterations(defaultIterations);
+        ulong seed = Seed();
         Console.WriteLine($"[{name}] seed {seed}, {iterations} cases (replay with MMAPKV_PROP_SEED={seed})");
         var config = Config.QuickThrowOnFailure
             .WithMaxTest(iterations)
