@@ -246,8 +246,10 @@ public class ErrorPathTests
     }
 
     /// <summary>
-    /// Slot 0 is destroyed; the only intact meta record (slot 1) is from another format version. The file is
-    /// recognisably an MmapKv database of another version, whatever its page size.
+    /// Regression: with slot 0 destroyed and pages of 8 KiB or more, the search for slot 1 kept only the result at
+    /// the first candidate offset (4096, inside page 0), so a version mismatch found at the real slot was lost and
+    /// the open reported plain corruption. Slot 0 is destroyed; the only intact meta record (slot 1) is from
+    /// another format version: the file is recognisably an MmapKv database of another version, whatever its page size.
     /// </summary>
     [Theory]
     [InlineData(4096)]
@@ -1265,8 +1267,9 @@ public class ErrorPathTests
     }
 
     /// <summary>
-    /// After a failed flush, the commits it carried are not durable; a later Flush must not report success for
-    /// them (its contract: "makes every commit so far durable").
+    /// Regression: Flush() targeted "the pending commit", which a failed flush had already taken from the queue,
+    /// so a second Flush() returned success for commits that were never made durable. It now targets the newest
+    /// commit handed over and keeps failing. After a failed flush, the commits it carried are not durable.
     /// </summary>
     [Fact]
     public void Flush_AfterAFailedFlush_KeepsThrowingStorageFailed()
@@ -1361,8 +1364,10 @@ public class ErrorPathTests
         Assert.True(db.Check().IsValid);
     }
 
-    /// <summary>A write transaction sees its own writes, so its list of tree names includes trees it created and
-    /// omits trees it deleted, consistently with <see cref="KvTransaction.TryOpenTree"/>.</summary>
+    /// <summary>Regression: GetTreeNames() in a write transaction read only the committed catalog, missing trees
+    /// created in the transaction and listing trees deleted in it. A write transaction sees its own writes, so its
+    /// list includes trees it created and omits trees it deleted, consistently with
+    /// <see cref="KvTransaction.TryOpenTree"/>.</summary>
     [Fact]
     public void WriteTransaction_GetTreeNames_ReflectsTreesCreatedAndDeletedInIt()
     {
