@@ -51,13 +51,14 @@ public sealed partial class KvDatabase : IDisposable
         MaxKeySize = Limits.MaxKeySize(PageSize);
         _current = new Snapshot(meta);
         _currentGetter = () => Current;
-        var interval = options.DeferredFlushInterval;
-        if (!storage.IsReadOnly && interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
-            _flushTimer = new Timer(_ => BackgroundFlush(), null, interval, interval);
         _readers = new ReaderTable(options.MaxReaders);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
         if (!storage.IsReadOnly)
             _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
+        // Started last: if loading the free map throws, no timer is left behind.
+        var interval = options.DeferredFlushInterval;
+        if (!storage.IsReadOnly && interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
+            _flushTimer = new Timer(_ => BackgroundFlush(), null, interval, interval);
     }
 
     /// <summary>
@@ -93,11 +94,21 @@ public sealed partial class KvDatabase : IDisposable
     internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
     {
         var (meta, slot) = MetaSelector.Select(storage);
-        // Quarantine rule at open (R2): the opened meta may sit in the page cache without being durable (a process
-        // killed during deferred operation). Syncing now makes it the durable state, so everything its free list
-        // names may be reused.
-        if (!storage.IsReadOnly) storage.Sync();
+        if (!storage.IsReadOnly) MakeDurable(storage, meta, slot);
         return new KvDatabase(path, storage, options, meta, slot);
+    }
+
+    /// <summary>
+    /// Quarantine rule at open (R2): everything the opened meta marks free will be reused, so the opened state must
+    /// be durable first. It may not be: a process killed after writing the meta into the map but before its msync
+    /// returned leaves it in the page cache only; and after a failed msync the kernel may hold the meta page as
+    /// clean though it never reached the disk, so a plain fsync would not write it. Rewriting the record (same
+    /// bytes) dirties its page again, and the fsync then writes it together with anything else still dirty.
+    /// </summary>
+    private static void MakeDurable(IStorage storage, in MetaRecord meta, int slot)
+    {
+        MetaPage.WriteSlot(storage, slot, meta);
+        storage.Sync();
     }
 
     /// <summary>Starts a read transaction on the newest commit. Never blocks.</summary>

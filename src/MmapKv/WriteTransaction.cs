@@ -23,7 +23,7 @@ public sealed class WriteTransaction : KvTransaction
         : base(db, baseSnapshot.TxnId + 1, baseSnapshot.Meta)
     {
         _base = baseSnapshot;
-        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums);
+        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Pipeline.Grow);
         _writer = new TreeWriter(_pages);
     }
 

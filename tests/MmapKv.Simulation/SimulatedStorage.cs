@@ -25,6 +25,8 @@ public sealed class FaultPlan
     public long NoSpaceAtGrow { get; set; }
     /// <summary>Fail the fsync inside file growth at this grow call with EIO; 0 never.</summary>
     public long FailGrowSyncAt { get; set; }
+    /// <summary>A failed sync loses every dirty sector of its range (written off as clean, never written) instead of a random mix.</summary>
+    public bool FailureLosesAll { get; set; }
 }
 
 /// <summary>How a crash is resolved into the image the next run sees.</summary>
@@ -61,6 +63,12 @@ internal sealed unsafe class SimulatedStorage : IStorage
     private readonly Random _rng;
     private bool _crashed;
     private long _flushCalls, _syncCalls, _growCalls;
+    // Sectors a failed sync left "clean but unwritten": the kernel marked their pages clean after the I/O error,
+    // so no later sync writes them until the process writes to them again. Value: their content at the failure.
+    private readonly Dictionary<long, byte[]> _lost = new();
+
+    /// <summary>Called at the start of every msync, before any effect (tests use it to interleave threads).</summary>
+    public Action<long>? BeforeFlush { get; set; }
 
     public FaultPlan Plan { get; set; } = new();
 
@@ -116,10 +124,35 @@ internal sealed unsafe class SimulatedStorage : IStorage
             if (IsDirty(s) && _rng.NextDouble() < p) Persist(s);
     }
 
+    /// <summary>Dirty in the kernel's eyes: differs from the disk and was not written off as clean by a failed sync.</summary>
     private bool IsDirty(long sector) =>
-        !Live.Slice((int)sector, SectorSize).SequenceEqual(_durable.AsSpan((int)sector, SectorSize));
+        !Live.Slice((int)sector, SectorSize).SequenceEqual(_durable.AsSpan((int)sector, SectorSize)) && !IsLost(sector);
+
+    /// <summary>Whether the sector is still as a failed sync left it (written to since, it is dirty again).</summary>
+    private bool IsLost(long sector)
+    {
+        if (_lost.Count == 0 || !_lost.TryGetValue(sector, out var content)) return false;
+        if (Live.Slice((int)sector, SectorSize).SequenceEqual(content)) return true;
+        _lost.Remove(sector);
+        return false;
+    }
 
     private void Persist(long sector) => Live.Slice((int)sector, SectorSize).CopyTo(_durable.AsSpan((int)sector, SectorSize));
+
+    /// <summary>A sync failed over a range: each dirty sector is written, left dirty, or lost (clean but unwritten).</summary>
+    private void FailRange(long from, long to)
+    {
+        to = Math.Min(to, _liveLength);
+        for (long s = from / SectorSize * SectorSize; s < to; s += SectorSize)
+        {
+            if (!IsDirty(s)) continue;
+            switch (Plan.FailureLosesAll ? 1 : _rng.Next(3))
+            {
+                case 0: Persist(s); break;
+                case 1: _lost[s] = Live.Slice((int)s, SectorSize).ToArray(); break;
+            }
+        }
+    }
 
     public void Grow(long newLength)
     {
@@ -134,7 +167,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         _liveLength = newLength;
         if (Plan.FailGrowSyncAt == call)
         {
-            WriteBackRandomly(0, _liveLength, 0.5);
+            FailRange(0, _liveLength);
             if (_rng.Next(2) == 0) _durableLength = newLength;
             throw new StorageFailedException("simulated EIO from fsync after growth", 5);
         }
@@ -143,6 +176,14 @@ internal sealed unsafe class SimulatedStorage : IStorage
     }
 
     public void VerifyLength() { }
+
+    /// <summary>A store through the map: the sectors it touches are dirty again, even if the bytes are unchanged.</summary>
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        if (_crashed) throw new SimulatedCrashException(SyncPoints, "write after the crash");
+        data.CopyTo(Live.Slice((int)offset, data.Length));
+        for (long s = offset / SectorSize * SectorSize; s < offset + data.Length; s += SectorSize) _lost.Remove(s);
+    }
 
     public void Shrink(long newLength)
     {
@@ -156,12 +197,13 @@ internal sealed unsafe class SimulatedStorage : IStorage
 
     public void Flush(long offset, long length)
     {
+        BeforeFlush?.Invoke(_flushCalls + 1);
         SyncPoint("msync");
         long call = ++_flushCalls;
         long end = Math.Min(offset + length, _liveLength);
         if (Plan.FailFlushAt == call)
         {
-            WriteBackRandomly(offset, end, 0.5); // unknown outcome: some of the range made it
+            FailRange(offset, end); // unknown outcome: some of the range made it, some may be lost
             throw new StorageFailedException("simulated EIO from msync", 5);
         }
         Persist(offset, end);
@@ -173,7 +215,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         long call = ++_syncCalls;
         if (Plan.FailSyncAt == call)
         {
-            WriteBackRandomly(0, _liveLength, 0.5);
+            FailRange(0, _liveLength);
             throw new StorageFailedException("simulated EIO from fsync", 5);
         }
         Persist(0, _liveLength);
@@ -183,7 +225,14 @@ internal sealed unsafe class SimulatedStorage : IStorage
     private void Persist(long from, long to)
     {
         to = Math.Min(to, _liveLength);
-        if (to > from) Live.Slice((int)from, (int)(to - from)).CopyTo(_durable.AsSpan((int)from, (int)(to - from)));
+        if (to <= from) return;
+        if (_lost.Count == 0)
+        {
+            Live.Slice((int)from, (int)(to - from)).CopyTo(_durable.AsSpan((int)from, (int)(to - from)));
+            return;
+        }
+        for (long s = from / SectorSize * SectorSize; s < to; s += SectorSize)
+            if (!IsLost(s)) Persist(s);
     }
 
     /// <summary>Sectors that differ between the live and the durable image.</summary>
@@ -204,7 +253,12 @@ internal sealed unsafe class SimulatedStorage : IStorage
     {
         var live = Live.Slice(0, (int)_liveLength).ToArray();
         if (kind == CrashKind.ProcessKill)
-            return new SimulatedStorage(Capacity, seed, live, _liveLength, _durable, _durableLength);
+        {
+            // The kernel lives on: its page cache, and which pages it believes clean.
+            var next = new SimulatedStorage(Capacity, seed, live, _liveLength, _durable, _durableLength);
+            foreach (var (sector, content) in _lost) next._lost[sector] = content;
+            return next;
+        }
         var disk = (byte[])_durable.Clone();
         var rng = new Random(seed);
         var dirty = DirtySectors();

@@ -1207,6 +1207,7 @@ public class ErrorPathTests
         public void Grow(long newLength) => _inner.Grow(newLength);
         public void Shrink(long newLength) => _inner.Shrink(newLength);
         public void VerifyLength() => _inner.VerifyLength();
+        public void Write(long offset, ReadOnlySpan<byte> data) => _inner.Write(offset, data);
         public void Flush(long offset, long length)
         {
             if (FailFlush) throw new StorageFailedException("simulated msync failure", 5);

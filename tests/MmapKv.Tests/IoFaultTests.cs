@@ -131,3 +131,97 @@ public class IoFaultTests
         AssertRecovers(sim, CrashKind.PowerLoss);
     }
 }
+
+/// <summary>Holes found by analysing the protocol against Linux's handling of writeback errors (docs/durability.md).</summary>
+public class WritebackErrorRegressionTests
+{
+    private const long Capacity = 8 << 20;
+
+    /// <summary>
+    /// Regression: the poison check ran before waiting for the flush lock, so a committer queued behind a flush
+    /// that failed went on to write its own meta record, which references pages of the failed batch that the
+    /// kernel may have written off as clean without writing them. Now checked under the flush lock.
+    /// </summary>
+    [Fact]
+    public void CommitQueuedBehindAFailedFlush_DoesNotWriteAMeta()
+    {
+        var sim = CrashRunner.NewFormatted(4096, Capacity, 7);
+        var db = KvDatabase.Open("sim", sim, CrashRunner.Options(4096, Capacity));
+        using (var tx = db.BeginWrite()) { tx.Put("base"u8, "v"u8); tx.Commit(); }
+        long durableBefore = db.DurableTxnId;
+        Task? second = null;
+        long failingCall = sim.FlushCalls + 1;
+        sim.Plan = new FaultPlan { FailFlushAt = failingCall, WritebackProbability = 0 };
+        sim.BeforeFlush = call =>
+        {
+            if (call != failingCall) return;
+            // First committer holds the flush lock; a second commits in memory and queues for the lock.
+            long first = db.LastTxnId;
+            second = Task.Run(() =>
+            {
+                using var tx = db.BeginWrite();
+                tx.Put("second"u8, "v"u8);
+                tx.Commit(Durability.Immediate);
+            });
+            SpinWait.SpinUntil(() => db.LastTxnId > first, 5000);
+            Thread.Sleep(100); // let it reach the flush lock
+        };
+        var tx1 = db.BeginWrite();
+        tx1.Put("first"u8, "v"u8);
+        Assert.Throws<StorageFailedException>(() => tx1.Commit(Durability.Immediate));
+        Assert.NotNull(second);
+        var e = Assert.ThrowsAny<Exception>(() => second!.GetAwaiter().GetResult());
+        Assert.IsType<StorageFailedException>(e);
+        Assert.Equal(durableBefore, db.DurableTxnId);
+        sim.BeforeFlush = null;
+        try { db.Dispose(); } catch (StorageFailedException) { }
+        sim.Release();
+    }
+
+    /// <summary>
+    /// Regression: after a failed meta msync the kernel can hold the meta page as clean though it never reached the
+    /// disk. A reopen in the same boot selected that meta, its fsync wrote nothing, and the new process reused pages
+    /// the on-disk meta still referenced; a power cut then recovered a damaged tree. The open now rewrites the
+    /// chosen meta record before its fsync, so the opened state is really durable.
+    /// </summary>
+    [Fact]
+    public void ReopenAfterFailedMetaMsync_MakesTheOpenedStateDurable()
+    {
+        var sim = CrashRunner.NewFormatted(4096, Capacity, 11);
+        var options = CrashRunner.Options(4096, Capacity);
+        var states = new List<StateModel>();
+        var db = KvDatabase.Open("sim", sim, options);
+        void Commit(int round, bool expectFailure = false)
+        {
+            var tx = db.BeginWrite();
+            for (int i = 0; i < 300; i++) tx.Put(CrashRunner.Key(i), CrashRunner.Value(100, round * 1000 + i));
+            if (expectFailure) Assert.Throws<StorageFailedException>(() => tx.Commit(Durability.Immediate));
+            else tx.Commit(Durability.Immediate);
+            using var r = db.BeginRead();
+            states.Add(StateModel.Read(r));
+        }
+        Commit(1);
+        Commit(2);
+        // Round 3: the data msync succeeds, the meta msync fails and its sectors are lost (clean, unwritten).
+        sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + 2, FailureLosesAll = true, WritebackProbability = 0 };
+        Commit(3, expectFailure: true);
+        try { db.Dispose(); } catch (StorageFailedException) { }
+
+        // Same boot: the page cache still shows round 3's meta. Reopen, then rewrite everything (reusing the pages
+        // round 3 freed, which round 2 still references) and lose power in the middle of that commit.
+        var again = sim.AfterCrash(CrashKind.ProcessKill, 1);
+        sim.Release();
+        db = KvDatabase.Open("sim", again, options);
+        again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
+        var tx4 = db.BeginWrite();
+        for (int i = 0; i < 300; i++) tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
+        Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
+        try { db.Dispose(); } catch (Exception) { }
+        var final = again.AfterCrash(CrashKind.PowerLoss, 2, _ => true);
+        again.Release();
+        // Round 2 was the last acknowledged commit; round 3 was published (and opened) but not acknowledged.
+        var candidates = new List<StateModel> { states[1], states[2] };
+        CrashRunner.VerifyRecovery(final, 4096, candidates, 0, 1);
+        final.Release();
+    }
+}

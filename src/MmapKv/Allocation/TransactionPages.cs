@@ -33,8 +33,11 @@ internal sealed unsafe class TransactionPages
 
     private readonly PageVerifier? _verifier;
 
-    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums)
+    private readonly Action<long> _grow; // extends the file through the commit pipeline, which serializes growth with flushes
+
+    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums, Action<long> grow)
     {
+        _grow = grow;
         if (verifyChecksums) _verifier = new PageVerifier(id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id));
         _storage = storage;
         _allocator = allocator;
@@ -82,7 +85,7 @@ internal sealed unsafe class TransactionPages
     {
         long id = _pageCount;
         long needed = (id + pages) * _pageSize;
-        if (needed > _storage.Length) _storage.Grow(GrowthTarget(needed));
+        if (needed > _storage.Length) _grow(GrowthTarget(needed));
         _pageCount = id + pages;
         return id;
     }

@@ -24,7 +24,7 @@ internal static unsafe class DatabaseFormatter
         storage.Grow(2L * pageSize);
         new Span<byte>(storage.Base, 2 * pageSize).Clear();
         var meta = new MetaRecord { PageSize = pageSize, TxnId = 0, PageCount = MetaPage.Count };
-        MetaPage.Write(storage.Base, meta);
+        MetaPage.WriteSlot(storage, 0, meta);
         storage.Flush(0, 2L * pageSize);
         storage.Sync();
     }

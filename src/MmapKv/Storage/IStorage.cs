@@ -35,6 +35,13 @@ internal unsafe interface IStorage : IDisposable
     void Grow(long newLength);
 
     /// <summary>
+    /// Stores <paramref name="data"/> at <paramref name="offset"/> through the map. Tree pages are written through
+    /// <see cref="Base"/> directly; meta records go through here, so that a store is visible as one even when it
+    /// writes the bytes already there (the kernel marks a page dirty on any store, which the open relies on).
+    /// </summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>
     /// Cuts the file to <paramref name="newLength"/> and makes that durable. Used only at close, for space
     /// allocated ahead of use that no meta references.
     /// </summary>

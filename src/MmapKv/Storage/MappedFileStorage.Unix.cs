@@ -75,6 +75,12 @@ internal sealed unsafe partial class MappedFileStorage
         Volatile.Write(ref _length, newLength);
     }
 
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        if (offset < 0 || offset + data.Length > _length) throw new ArgumentOutOfRangeException(nameof(offset));
+        data.CopyTo(new Span<byte>(_base + offset, data.Length));
+    }
+
     public void VerifyLength()
     {
         long actual = Libc.Lseek(_fd, 0, SEEK_END);

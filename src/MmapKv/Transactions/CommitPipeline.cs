@@ -113,13 +113,41 @@ internal sealed class CommitPipeline : IDisposable
         if (e is StorageFailedException) _poison ??= e;
     }
 
+    /// <summary>
+    /// Grows the file under the flush lock. The fsync inside growth can be the call that reports a writeback
+    /// error for pages of a batch being flushed (Linux reports such an error once per open file), so growth and
+    /// flushes must not overlap, and a failure poisons the pipeline before any flush can run again (D2).
+    /// </summary>
+    public void Grow(long newLength)
+    {
+        _flushLock.Wait();
+        try
+        {
+            ThrowIfPoisoned();
+            _storage.Grow(newLength);
+        }
+        catch (StorageFailedException e)
+        {
+            _poison ??= e;
+            throw;
+        }
+        finally
+        {
+            _flushLock.Release();
+        }
+    }
+
     private void ThrowIfPoisoned()
     {
         if (_poison is { } p) throw new StorageFailedException("An earlier flush failed; the database must be reopened before it accepts writes. " + p.Message, 0, p);
     }
 
-    private unsafe void FlushLocked()
+    private void FlushLocked()
     {
+        // Checked under the flush lock (D2): a committer that queued behind a flush which then failed must not
+        // write a meta record. Its batch may reference pages of the failed batch that never reached the disk and
+        // that the kernel now considers clean, so a later msync would not write them either.
+        ThrowIfPoisoned();
         List<(long First, long Pages)> ranges;
         MetaRecord meta;
         lock (_gate)
@@ -147,7 +175,7 @@ internal sealed class CommitPipeline : IDisposable
 
             // 2–3. The meta goes into the slot not holding the durable meta: if this write tears, that one survives.
             int slot = 1 - _durableSlot;
-            MetaPage.Write(_storage.Base + (long)slot * _pageSize, meta);
+            MetaPage.WriteSlot(_storage, slot, meta);
             _storage.Flush((long)slot * _pageSize, _pageSize);
             _durableSlot = slot;
             Volatile.Write(ref _durableTxn, meta.TxnId);
