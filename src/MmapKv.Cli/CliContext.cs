@@ -21,11 +21,28 @@ internal sealed class CliContext(TextWriter output, TextWriter error, Func<TextR
 
     public CancellationToken Cancellation { get; } = cancellation;
 
-    /// <summary>Runs <paramref name="work"/>, showing progress when standard error is a terminal.</summary>
-    public T WithProgress<T>(Func<IProgressScope, T> work) =>
-        Progress is null ? work(NullProgressScope.Instance) : Progress.Run(work);
+    /// <summary>Standard input is a terminal (nothing was piped in): load says it is waiting for text.</summary>
+    public bool InputIsTerminal { get; init; }
+
+    /// <summary>Standard output is a terminal: dump draws no progress over the text it prints there.</summary>
+    public bool OutputIsTerminal { get; init; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, showing progress when standard error is a terminal; <paramref name="outputBusy"/>
+    /// says the work writes to standard output meanwhile, so bars would garble a terminal showing both.
+    /// </summary>
+    public T WithProgress<T>(Func<IProgressScope, T> work, bool outputBusy = false)
+    {
+        if (Progress is null || (outputBusy && OutputIsTerminal)) return work(NullProgressScope.Instance);
+        Out.Flush(); // what the command printed so far goes above the bars, not after them
+        return Progress.Run(work);
+    }
 
     /// <summary>Runs <paramref name="work"/> under a spinner when standard error is a terminal.</summary>
-    public T WithStatus<T>(string description, Func<T> work) =>
-        Progress is null ? work() : Progress.Status(description, work);
+    public T WithStatus<T>(string description, Func<T> work)
+    {
+        if (Progress is null) return work();
+        Out.Flush();
+        return Progress.Status(description, work);
+    }
 }

@@ -26,7 +26,11 @@ internal static class Program
             // Latin-1 maps every byte to one char and back, so load sees the exact bytes of its input.
             var context = new CliContext(stdout, stderr,
                 () => new StreamReader(Console.OpenStandardInput(), Encoding.Latin1, false, 1 << 16),
-                TerminalProgress.ForStandardError(), cancel.Token);
+                TerminalProgress.ForStandardError(), cancel.Token)
+            {
+                InputIsTerminal = !Console.IsInputRedirected,
+                OutputIsTerminal = !Console.IsOutputRedirected,
+            };
             return Run(args, context);
         }
         finally

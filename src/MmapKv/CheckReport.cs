@@ -27,7 +27,7 @@ public sealed class CheckReport
     /// <summary>Pages below the high-water mark, meta pages included.</summary>
     public long PageCount { get; internal init; }
 
-    /// <summary>Entries counted across all trees.</summary>
+    /// <summary>Entries counted across the default and named trees (the catalog's own entries are not counted).</summary>
     public long Entries { get; internal set; }
 
     internal void Add(string problem)

@@ -65,7 +65,7 @@ public sealed partial class KvDatabase
     /// <summary>
     /// Page-for-page copy of a read snapshot. The snapshot's pages cannot change while the read transaction is
     /// open (reuse rule R1), so the copy is consistent. Pages free in the snapshot may be in use by the writer and
-    /// are copied in whatever state they are in; the copy's free list marks them free, so that is harmless.
+    /// are copied in whatever state they are in; the copy's free map marks them free, so that is harmless.
     /// Slot 0 of the copy gets the snapshot's meta record; slot 1 is left invalid.
     /// </summary>
     private unsafe void CopyPagesTo(Stream destination)

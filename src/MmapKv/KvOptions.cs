@@ -36,7 +36,7 @@ public sealed record KvOptions
     /// <summary>
     /// Verify each page's CRC32C the first time a transaction touches it, so damaged data raises
     /// <see cref="CorruptDatabaseException"/> instead of being returned. Costs a checksum per page per transaction.
-    /// Meta pages and the free list are always verified; <see cref="KvDatabase.Check"/> verifies everything.
+    /// Meta pages and the free-space map are always verified; <see cref="KvDatabase.Check"/> verifies everything.
     /// Default: false.
     /// </summary>
     public bool VerifyChecksums { get; init; }

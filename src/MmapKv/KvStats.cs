@@ -29,7 +29,7 @@ public sealed record KvStats
     /// <summary>Free pages (reusable now, or once older readers and the quarantine allow).</summary>
     public required long FreePages { get; init; }
     /// <summary>Pages that hold the free-space map itself (its directory and bitmap pages).</summary>
-    public required long FreeListPages { get; init; }
+    public required long FreeMapPages { get; init; }
     /// <summary>Id of the commit these figures describe.</summary>
     public required long TxnId { get; init; }
     /// <summary>Id of the newest durable commit.</summary>
@@ -60,7 +60,7 @@ public sealed record KvStats
             FileSize = fileSize,
             PageCount = ctx.PageCount,
             FreePages = free,
-            FreeListPages = meta.FreeMapPages + bitmaps.Length,
+            FreeMapPages = meta.FreeMapPages + bitmaps.Length,
             TxnId = tx.TxnId,
             DurableTxnId = tx.Db.DurableTxnId,
             ActiveReaders = readers,

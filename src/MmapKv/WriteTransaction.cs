@@ -143,7 +143,7 @@ public sealed class WriteTransaction : KvTransaction
     }
 
     /// <summary>
-    /// The in-memory half of a commit, under the writer lock: write the catalog, the free list and the checksums,
+    /// The in-memory half of a commit, under the writer lock: write the catalog, the free map and the checksums,
     /// publish the snapshot and queue it for flushing. Returns the txn id whose durability the caller needs.
     /// </summary>
     private long CommitInMemory()

@@ -78,10 +78,11 @@ internal static class Contents
     {
         using var db = KvDatabase.Open(path);
         using var tx = db.BeginWrite();
+        var t = tree is null ? null : tx.OpenTree(tree); // created even when there are no entries
         foreach (var (k, v) in entries)
         {
-            if (tree is null) tx.Put(k, v);
-            else tx.OpenTree(tree).Put(k, v);
+            if (t is null) tx.Put(k, v);
+            else t.Put(k, v);
         }
         tx.Commit();
     }

@@ -15,7 +15,7 @@ public class ConcurrencyTests
     /// that the total never changes and that a second pass over the same snapshot sees exactly the same balances.
     /// </summary>
     [Fact]
-    public void Readers_SeeStableConsistentSnapshots_WhileWriterCommits()
+    public async Task Readers_SeeStableConsistentSnapshots_WhileWriterCommits()
     {
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File(), new KvOptions { Durability = Durability.Deferred });
@@ -83,7 +83,7 @@ public class ConcurrencyTests
                 Interlocked.Increment(ref snapshotsChecked);
             }
         })).ToArray();
-        Task.WaitAll(readers.Append(writer).ToArray());
+        await Task.WhenAll(readers.Append(writer));
         Assert.True(commits > 50, $"only {commits} commits");
         Assert.True(snapshotsChecked > 10, $"only {snapshotsChecked} snapshots");
         var report = db.Check();
@@ -110,7 +110,7 @@ public class ConcurrencyTests
 
     /// <summary>A second writer waits for the first; its transaction sees the first one's commit.</summary>
     [Fact]
-    public void BeginWrite_BlocksWhileAnotherWriteIsOpen()
+    public async Task BeginWrite_BlocksWhileAnotherWriteIsOpen()
     {
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File());
@@ -122,9 +122,10 @@ public class ConcurrencyTests
             Assert.True(tx.TryGet("a"u8, out var v));
             Assert.Equal("1", Bytes.Str(v));
         });
-        Assert.False(second.Wait(300), "the second writer did not wait");
+        Assert.NotSame(second, await Task.WhenAny(second, Task.Delay(300))); // the second writer waits
         first.Commit();
-        Assert.True(second.Wait(5000));
+        Assert.Same(second, await Task.WhenAny(second, Task.Delay(5000)));
+        await second;
     }
 
     /// <summary>BeginWriteAsync honours cancellation while it waits for the writer lock.</summary>

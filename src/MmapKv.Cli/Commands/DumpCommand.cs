@@ -35,7 +35,7 @@ internal static class DumpCommand
             {
                 var writer = new MdbDumpWriter(fileWriter ?? context.Out, parse.GetValue(print),
                     MdbDumpWriter.SuggestMapSize(new FileInfo(db.Path).Length), db.PageSize);
-                Dump(context, db, writer, parse.GetValue(tree), parse.GetValue(all));
+                Dump(context, db, writer, parse.GetValue(tree), parse.GetValue(all), toStandardOutput: fileWriter is null);
                 fileWriter?.Flush();
                 return ExitCodes.Ok;
             }
@@ -47,7 +47,7 @@ internal static class DumpCommand
         return command;
     }
 
-    internal static void Dump(CliContext context, KvDatabase db, MdbDumpWriter writer, string? treeName, bool all)
+    internal static void Dump(CliContext context, KvDatabase db, MdbDumpWriter writer, string? treeName, bool all, bool toStandardOutput)
     {
         using var tx = db.BeginRead();
         var sections = new List<(string? Name, long Count)>();
@@ -86,7 +86,7 @@ internal static class DumpCommand
                 tasks[i].Finish();
             }
             return 0;
-        });
+        }, outputBusy: toStandardOutput);
         if (writer.OversizedKeys > 0)
             context.Err.WriteLine($"warning: {writer.OversizedKeys} key(s) are longer than {MdbDumpWriter.LmdbMaxKeySize} bytes, LMDB's limit: mdb_load will refuse them");
     }

@@ -29,6 +29,8 @@ internal static class LoadCommand
             if (inPath is not null && !File.Exists(inPath))
                 throw new CliException(ExitCodes.FileNotFound, $"input file not found: {inPath}");
             long? inputLength = inPath is null ? null : new FileInfo(inPath).Length;
+            if (inPath is null && context.InputIsTerminal)
+                context.Err.WriteLine("reading mdb_dump text from the terminal (end with Ctrl+D); pipe it in or use --input PATH");
             using var reader = inPath is null ? context.OpenInput() : new StreamReader(inPath, Encoding.Latin1, false, 1 << 16);
             using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, create: true);
             var counts = Load(context, db, new MdbDumpReader(reader), parse.GetValue(tree), parse.GetValue(noOverwrite), inputLength);

@@ -27,7 +27,7 @@ internal static class StatCommand
         long branch = trees.Sum(t => t.BranchPages), leaf = trees.Sum(t => t.LeafPages), overflow = trees.Sum(t => t.OverflowPages);
         const long metaPages = 2;
         // What is left holds the catalog tree (the names of the named trees), which KvStats does not break out.
-        long catalog = s.PageCount - metaPages - branch - leaf - overflow - s.FreePages - s.FreeListPages;
+        long catalog = s.PageCount - metaPages - branch - leaf - overflow - s.FreePages - s.FreeMapPages;
         var rows = new List<(string, string)>
         {
             ("file", path),
@@ -40,7 +40,7 @@ internal static class StatCommand
             ("  overflow", N(overflow)),
             ("  catalog", N(catalog)),
             ("  free", N(s.FreePages)),
-            ("  free list", N(s.FreeListPages)),
+            ("  free map", N(s.FreeMapPages)),
             ("depth", N(trees.Max(t => t.Depth))),
             ("trees", $"{N(s.Trees.Count)} named, plus the default tree"),
             ("entries", N(s.TotalEntries)),

@@ -12,7 +12,7 @@ namespace MmapKv.Cli.Lmdb;
 /// db_pagesize=N
 /// HEADER=END
 ///  6b6579                   (a space, then the key: hex in bytevalue; in print, printable ASCII as is,
-///  76616c7565                \\ for a backslash and \HH for any other byte; then the value likewise)
+///  76616c7565                \HH for a backslash and for any other byte; then the value likewise)
 /// DATA=END
 /// </code>
 /// Lines end with '\n' on every platform, as mdb_dump writes them.
@@ -67,8 +67,9 @@ internal sealed class MdbDumpWriter(TextWriter output, bool print, long mapSize,
         {
             foreach (byte b in bytes)
             {
-                if (b == (byte)'\\') { span[n++] = '\\'; span[n++] = '\\'; }
-                else if (b >= 0x20 && b < 0x7F) span[n++] = (char)b;
+                // A backslash goes out as \5c, not \\: mdb_load 0.9.24 (Debian's) mis-decodes \\ once an earlier
+                // escape on the line has shifted its in-place decoding, while \HH works in every version.
+                if (b >= 0x20 && b < 0x7F && b != (byte)'\\') span[n++] = (char)b;
                 else
                 {
                     span[n++] = '\\';

@@ -28,9 +28,8 @@ internal sealed class FreePageSet
     }
 
     /// <summary>
-    /// Takes the lowest run of <paramref name="length"/> consecutive ids, always from the start of a free run, so
-    /// taking never splits a run in two (the free list written at commit relies on this: it cannot grow).
-    /// O(n) in the set size; only overflow values and the free list itself need runs.
+    /// Takes the lowest run of <paramref name="length"/> consecutive ids, from the start of a free run.
+    /// O(n) in the set size; only overflow values and the free-map directory need runs.
     /// </summary>
     public bool TryTakeRun(long length, out long start)
     {

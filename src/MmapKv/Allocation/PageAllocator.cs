@@ -22,7 +22,7 @@ internal sealed class PageAllocator
     /// <summary>Pages that may be written now.</summary>
     public FreePageSet Pool { get; } = new();
 
-    /// <summary>Committed high-water mark: pages [0, PageCount) are in use, free-listed or the free list.</summary>
+    /// <summary>Committed high-water mark: pages [0, PageCount) are in use, free, or the free map.</summary>
     public long PageCount { get; set; }
 
     /// <summary>Pages freed by commits that some reader or the quarantine still protects.</summary>

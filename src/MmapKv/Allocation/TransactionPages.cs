@@ -68,7 +68,7 @@ internal sealed unsafe class TransactionPages
         return id;
     }
 
-    /// <summary>A run of <paramref name="pages"/> contiguous pages, for an overflow value or the free list.</summary>
+    /// <summary>A run of <paramref name="pages"/> contiguous pages, for an overflow value or the free-map directory.</summary>
     public long AllocateRun(long pages)
     {
         long start;
@@ -108,7 +108,7 @@ internal sealed unsafe class TransactionPages
         _mapTouched?.Enqueue(id);
     }
 
-    /// <summary>Frees a run that started as one allocation (an overflow value or a free list).</summary>
+    /// <summary>Frees a run that started as one allocation (an overflow value or a free-map directory).</summary>
     public void FreeRun(long start, long pages)
     {
         if (_dirtyRuns.Remove(start)) _reusable.AddRun(start, pages);

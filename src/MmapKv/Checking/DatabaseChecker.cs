@@ -7,7 +7,7 @@ namespace MmapKv.Checking;
 
 /// <summary>
 /// The full integrity check of one snapshot (docs/format.md §9). It visits every reachable page once, verifying
-/// checksums, headers, key order and separator bounds, then the free list, and finally that every page below the
+/// checksums, headers, key order and separator bounds, then the free map, and finally that every page below the
 /// high-water mark is accounted for exactly once: reachable, free, or part of the free map itself. It reports problems
 /// instead of throwing, and reads only through bounds-checked accessors, so a damaged file cannot crash it.
 /// </summary>
@@ -37,14 +37,16 @@ internal sealed unsafe class DatabaseChecker
         }
         var checker = new DatabaseChecker(tx.Context, report, tx.Db.MaxKeySize);
         checker.CheckTree("default tree", meta.Main);
-        checker.CheckTree("catalog", meta.Catalog);
+        checker.CheckTree("catalog", meta.Catalog, countsEntries: false);
         checker.CheckNamedTrees(meta.Catalog);
         checker.CheckFreeMap(meta.FreeMapPage, meta.FreeMapPages);
         checker.CheckAccounting();
         return report;
     }
 
-    private void CheckTree(string name, in TreeDescriptor desc)
+    private bool _walkFailed;
+
+    private void CheckTree(string name, in TreeDescriptor desc, bool countsEntries = true)
     {
         if (desc.Validate(_ctx.PageCount) is { } problem) { _report.Add($"{name}: {problem}"); return; }
         if (desc.Root == 0) return;
@@ -56,13 +58,14 @@ internal sealed unsafe class DatabaseChecker
         catch (CorruptDatabaseException e)
         {
             _report.Add($"{name}: {e.Message}");
+            _walkFailed = true;
             return;
         }
         if (counts.Entries != desc.Entries) _report.Add($"{name}: descriptor says {desc.Entries} entries, found {counts.Entries}");
         if (counts.BranchPages != desc.BranchPages) _report.Add($"{name}: descriptor says {desc.BranchPages} branch pages, found {counts.BranchPages}");
         if (counts.LeafPages != desc.LeafPages) _report.Add($"{name}: descriptor says {desc.LeafPages} leaf pages, found {counts.LeafPages}");
         if (counts.OverflowPages != desc.OverflowPages) _report.Add($"{name}: descriptor says {desc.OverflowPages} overflow pages, found {counts.OverflowPages}");
-        _report.Entries += counts.Entries;
+        if (countsEntries) _report.Entries += counts.Entries; // the catalog's entries are tree names, not data
     }
 
     /// <summary>Checks a subtree whose keys must lie in [lower, upper).</summary>
@@ -208,6 +211,8 @@ internal sealed unsafe class DatabaseChecker
             else if (_owner[p] == 0 && unowned++ == 0) firstUnowned = p;
         }
         if (unowned > 0)
-            _report.Add($"{unowned} page(s) are neither reachable nor free (leaked), the first being page {firstUnowned}");
+            _report.Add(_walkFailed
+                ? $"{unowned} page(s) are neither reached nor free, the first being page {firstUnowned}: probably below the damage reported above"
+                : $"{unowned} page(s) are neither reachable nor free (leaked), the first being page {firstUnowned}");
     }
 }

@@ -24,13 +24,7 @@ internal sealed unsafe partial class MappedFileStorage
         {
             // One process (one open description) at a time. flock locks belong to the open file description, so a
             // second KvDatabase on the same file in this process is refused too. Readers share; a writer excludes.
-            if (Libc.Flock(_fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EAGAIN)
-                    throw new DatabaseLockedException($"{path} is open in another process or another KvDatabase instance.");
-                throw new StorageFailedException($"Cannot lock {path}: {Libc.Describe(errno)}", errno);
-            }
+            TakeLock(path, readOnly ? LOCK_SH : LOCK_EX);
             long length = Libc.Lseek(_fd, 0, SEEK_END);
             if (length < 0) throw Failure("lseek");
             _length = length;
@@ -49,6 +43,26 @@ internal sealed unsafe partial class MappedFileStorage
             Libc.Close(_fd);
             _fd = -1;
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes the flock, retrying briefly. A lock can be held for a moment by a process that is not ours to wait
+    /// for: a child forked by any thread of this process keeps a copy of every descriptor (and so of the lock on
+    /// its open file description) until it calls exec, even after we closed ours. A real holder keeps it longer
+    /// than the retry window and gets <see cref="DatabaseLockedException"/>.
+    /// </summary>
+    private void TakeLock(string path, int mode)
+    {
+        var deadline = Environment.TickCount64 + 250;
+        while (Libc.Flock(_fd, mode | LOCK_NB) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) throw new StorageFailedException($"Cannot lock {path}: {Libc.Describe(errno)}", errno);
+            if (Environment.TickCount64 >= deadline)
+                throw new DatabaseLockedException($"{path} is open in another process or another KvDatabase instance.");
+            Thread.Sleep(2);
         }
     }
 
