@@ -36,7 +36,7 @@ public sealed class StatCheckTests : IDisposable
         Assert.Equal("1 named, plus the default tree", Field(r, "trees"));
         // Every page up to the high-water mark is accounted for by kind.
         long pages = long.Parse(Field(r, "pages").Split(' ')[0].Replace(",", ""));
-        long sum = new[] { "  meta", "  branch", "  leaf", "  overflow", "  catalog", "  free", "  free list" }
+        long sum = new[] { "  meta", "  branch", "  leaf", "  overflow", "  catalog", "  free", "  free map" }
             .Sum(k => long.Parse(Field(r, k).Replace(",", "")));
         Assert.Equal(pages, sum);
         Assert.Contains(r.OutLines, l => l.StartsWith("(default)") && l.Contains(" 1,000 "));
