@@ -196,10 +196,8 @@ public sealed partial class KvDatabase : IDisposable
     }
 
     /// <summary>Deferred commits accumulate until a flush; past a threshold one is forced so freed pages can be reused.</summary>
-    internal void AfterDeferredCommit()
-    {
-        if (Pipeline.PendingPages * PageSize >= Options.DeferredFlushBytes) Flush();
-    }
+    /// <summary>Whether enough deferred work has piled up that the committer should flush now.</summary>
+    internal bool DeferredFlushDue => Pipeline.PendingPages * PageSize >= Options.DeferredFlushBytes;
 
     /// <summary>The interval flush for deferred commits. Runs on a timer thread, so it must never throw.</summary>
     private void BackgroundFlush()
@@ -261,8 +259,8 @@ public sealed partial class KvDatabase : IDisposable
         }
         finally
         {
+            Pipeline.Dispose(); // stops the flusher thread before the map goes away
             Storage.Dispose();
-            Pipeline.Dispose();
             _writerLock.Dispose();
         }
     }

@@ -128,18 +128,20 @@ public sealed class WriteTransaction : KvTransaction
     public void Commit(Durability durability)
     {
         long target = CommitInMemory();
-        if (durability == Durability.Immediate) Db.Pipeline.WaitDurable(target);
-        else Db.AfterDeferredCommit();
+        if (durability == Durability.Immediate || Db.DeferredFlushDue) Db.Pipeline.WaitDurable(target);
     }
 
     /// <summary>Commits, awaiting durability without blocking a thread.</summary>
-    public ValueTask CommitAsync(Durability? durability = null, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The flush runs on a dedicated thread, so no thread-pool thread blocks on msync. Cancelling stops only the
+    /// wait for durability: the commit itself has happened and becomes durable with the next flush.
+    /// </remarks>
+    public Task CommitAsync(Durability? durability = null, CancellationToken cancellationToken = default)
     {
         long target = CommitInMemory();
-        if ((durability ?? Db.Options.Durability) == Durability.Immediate)
+        if ((durability ?? Db.Options.Durability) == Durability.Immediate || Db.DeferredFlushDue)
             return Db.Pipeline.WaitDurableAsync(target, cancellationToken);
-        Db.AfterDeferredCommit();
-        return ValueTask.CompletedTask;
+        return Task.CompletedTask;
     }
 
     /// <summary>

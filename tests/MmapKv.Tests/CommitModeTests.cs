@@ -31,6 +31,29 @@ public class CommitModeTests(ITestOutputHelper output)
         Assert.Equal(threads * perThread, db.GetStats().Main.Entries);
     }
 
+    /// <summary>CommitAsync never blocks a thread-pool thread in msync: flushes for async waiters run on the flusher thread.</summary>
+    [Fact]
+    public async Task CommitAsync_FlushesOffTheThreadPool()
+    {
+        var sim = MmapKv.Simulation.CrashRunner.NewFormatted(4096, 8 << 20, 3);
+        var onPool = new System.Collections.Concurrent.ConcurrentBag<bool>();
+        using (var db = KvDatabase.Open("sim", sim, MmapKv.Simulation.CrashRunner.Options(4096, 8 << 20)))
+        {
+            sim.BeforeFlush = _ => onPool.Add(Thread.CurrentThread.IsThreadPoolThread);
+            for (int i = 0; i < 20; i++)
+            {
+                using var tx = await db.BeginWriteAsync();
+                tx.Put(Bytes.Of($"k{i}"), Bytes.Of("v"));
+                await tx.CommitAsync(Durability.Immediate);
+                Assert.True(db.DurableTxnId >= tx.TxnId);
+            }
+            sim.BeforeFlush = null;
+        }
+        sim.Release();
+        Assert.NotEmpty(onPool);
+        Assert.DoesNotContain(true, onPool);
+    }
+
     /// <summary>Deferred commits are visible at once, durable only after Flush (or the next Immediate commit).</summary>
     [Fact]
     public void Deferred_VisibleAtOnce_DurableAfterFlushOrImmediate()

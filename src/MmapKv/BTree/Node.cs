@@ -13,12 +13,14 @@ internal readonly unsafe struct Node
     public readonly byte* P;
     public readonly long Id;
     private readonly int _pageSize;
+    private readonly int _upper; // heap start, read once: every slot check compares against it
 
     public Node(byte* p, long id, int pageSize)
     {
         P = p;
         Id = id;
         _pageSize = pageSize;
+        _upper = (int)PageHeader.Upper(p);
     }
 
     public int Count => PageHeader.Count(P);
@@ -37,7 +39,7 @@ internal readonly unsafe struct Node
         int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
         int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
         // N5: every entry lies in the heap, [upper, pageSize).
-        if (off < (int)PageHeader.Upper(P) || off + len > _pageSize) ThrowBadSlot(i);
+        if (off < _upper || off + len > _pageSize) ThrowBadSlot(i);
         return new ReadOnlySpan<byte>(P + off, len);
     }
 
@@ -48,7 +50,7 @@ internal readonly unsafe struct Node
         byte* s = Slot(i);
         int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
         int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
-        if (off < (int)PageHeader.Upper(P) || off + len + tail > _pageSize) ThrowBadSlot(i);
+        if (off < _upper || off + len + tail > _pageSize) ThrowBadSlot(i);
         return P + off + len;
     }
 

@@ -33,7 +33,13 @@ internal sealed unsafe partial class MappedFileStorage
             // Bytes past the end of the file are never touched: Grow extends the file before any access.
             int prot = readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
             nint p = Libc.Mmap(0, (nuint)_capacity, prot, MAP_SHARED, _fd, 0);
-            if (p == -1) throw Failure("mmap");
+            if (p == -1)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new StorageFailedException(
+                    $"Cannot reserve {_capacity} bytes of address space for {path} ({Libc.Describe(errno)}). " +
+                    "The process may have an address-space limit (ulimit -v); set a smaller KvOptions.MaxSize.", errno);
+            }
             _base = (byte*)p;
             // B+tree access is random; kernel read-ahead would mostly fetch pages nobody asked for.
             _ = Libc.Madvise(p, (nuint)_capacity, MADV_RANDOM);

@@ -83,15 +83,62 @@ internal sealed class CommitPipeline : IDisposable
         }
     }
 
-    /// <summary>Asynchronous <see cref="WaitDurable"/>: waits for the flush lock without blocking a thread.</summary>
-    public async ValueTask WaitDurableAsync(long txnId, CancellationToken cancellationToken)
+    // Async waiters are served by one dedicated flusher thread, so no thread-pool thread ever blocks in msync.
+    private readonly List<(long TxnId, TaskCompletionSource Done)> _asyncWaiters = new(); // guarded by _gate
+    private readonly SemaphoreSlim _flushRequested = new(0);
+    private Thread? _flusher;
+    private volatile bool _stopping;
+
+    /// <summary>
+    /// Asynchronous <see cref="WaitDurable"/>: completes once <paramref name="txnId"/> is durable. The flush runs on
+    /// a dedicated flusher thread, never on the caller's (thread-pool) thread. Cancelling stops the wait only: the
+    /// commit stays committed and becomes durable with the next flush.
+    /// </summary>
+    public Task WaitDurableAsync(long txnId, CancellationToken cancellationToken)
     {
-        while (DurableTxn < txnId)
+        if (DurableTxn >= txnId) return Task.CompletedTask;
+        ThrowIfPoisoned();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
         {
-            ThrowIfPoisoned();
-            await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try { if (DurableTxn < txnId) FlushLocked(); }
-            finally { _flushLock.Release(); }
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            _asyncWaiters.Add((txnId, done));
+            if (_flusher is null)
+            {
+                _flusher = new Thread(FlusherLoop) { IsBackground = true, Name = "MmapKv flusher" };
+                _flusher.Start();
+            }
+        }
+        _flushRequested.Release();
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private void FlusherLoop()
+    {
+        while (true)
+        {
+            _flushRequested.Wait();
+            while (true)
+            {
+                List<(long TxnId, TaskCompletionSource Done)> waiting;
+                lock (_gate)
+                {
+                    if (_asyncWaiters.Count == 0) break;
+                    waiting = new(_asyncWaiters);
+                    _asyncWaiters.Clear();
+                }
+                long target = 0;
+                foreach (var w in waiting) target = Math.Max(target, w.TxnId);
+                Exception? failure = null;
+                try { WaitDurable(target); }
+                catch (Exception e) { failure = e; }
+                foreach (var (_, done) in waiting)
+                {
+                    if (failure is null) done.TrySetResult();
+                    else done.TrySetException(failure);
+                }
+            }
+            if (_stopping) return; // no waiter can register once stopping is set
         }
     }
 
@@ -188,5 +235,18 @@ internal sealed class CommitPipeline : IDisposable
         }
     }
 
-    public void Dispose() => _flushLock.Dispose();
+    /// <summary>Stops the flusher thread (after it served every waiter) and releases the locks.</summary>
+    public void Dispose()
+    {
+        Thread? flusher;
+        lock (_gate)
+        {
+            _stopping = true;
+            flusher = _flusher;
+        }
+        _flushRequested.Release();
+        flusher?.Join();
+        _flushLock.Dispose();
+        _flushRequested.Dispose();
+    }
 }
