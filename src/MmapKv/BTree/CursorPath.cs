@@ -60,20 +60,8 @@ internal sealed class CursorPath
         exact = false;
         if (tree.Root == 0) return false;
         _depth = tree.Depth;
-        uint hint = NodeLayout.Hint(key);
-        long id = tree.Root;
-        for (int level = 0; level < _depth - 1; level++)
-        {
-            Node b = ctx.Node(id, PageKind.Branch);
-            int i = b.ChildIndex(key, hint);
-            _ids[level] = id;
-            _idx[level] = i;
-            id = b.ChildAt(i);
-        }
-        Node leaf = ctx.Node(id, PageKind.Leaf);
-        int at = leaf.LowerBound(key, hint, 0, out exact);
-        _ids[_depth - 1] = id;
-        _idx[_depth - 1] = at;
+        Node leaf = TreeDescent.ToKey(ctx, tree, key, _ids, _idx, out exact);
+        int at = _idx[_depth - 1];
         IsValid = true;
         if (at < leaf.Count) return true;
         // Past the end of this leaf: the answer is the first entry of the next leaf, if any.

@@ -48,21 +48,7 @@ internal sealed unsafe class TreeWriter
     /// <summary>Walks from the root to the leaf for <paramref name="key"/>, filling the path. Returns whether the key exists.</summary>
     private bool Descend(TreeState t, ReadOnlySpan<byte> key)
     {
-        var ctx = _pages.Context;
-        uint hint = NodeLayout.Hint(key);
-        long id = t.Desc.Root;
-        int depth = t.Desc.Depth;
-        for (int level = 0; level < depth - 1; level++)
-        {
-            Node b = ctx.Node(id, PageKind.Branch);
-            int i = b.ChildIndex(key, hint);
-            _pathIds[level] = id;
-            _pathIdx[level] = i;
-            id = b.ChildAt(i);
-        }
-        Node leaf = ctx.Node(id, PageKind.Leaf);
-        _pathIds[depth - 1] = id;
-        _pathIdx[depth - 1] = leaf.LowerBound(key, hint, 0, out bool exact);
+        TreeDescent.ToKey(_pages.Context, t.Desc, key, _pathIds, _pathIdx, out bool exact);
         return exact;
     }
 

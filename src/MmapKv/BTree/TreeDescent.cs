@@ -1,0 +1,31 @@
+using MmapKv.Format;
+
+namespace MmapKv.BTree;
+
+/// <summary>The root-to-leaf walk that cursors and the writer share; point lookups use the leaner <see cref="TreeReader"/>.</summary>
+internal static class TreeDescent
+{
+    /// <summary>
+    /// Fills <paramref name="ids"/> and <paramref name="indexes"/> with the path to <paramref name="key"/>: at each
+    /// branch the child taken, at the leaf the first entry not less than the key (possibly one past the last).
+    /// Returns the leaf, and whether the key exists. Each page's kind is checked against its level (T1).
+    /// </summary>
+    public static Node ToKey(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, long[] ids, int[] indexes, out bool exact)
+    {
+        uint hint = NodeLayout.Hint(key);
+        long id = tree.Root;
+        int leafLevel = tree.Depth - 1;
+        for (int level = 0; level < leafLevel; level++)
+        {
+            Node b = ctx.Node(id, PageKind.Branch);
+            int i = b.ChildIndex(key, hint);
+            ids[level] = id;
+            indexes[level] = i;
+            id = b.ChildAt(i);
+        }
+        Node leaf = ctx.Node(id, PageKind.Leaf);
+        ids[leafLevel] = id;
+        indexes[leafLevel] = leaf.LowerBound(key, hint, 0, out exact);
+        return leaf;
+    }
+}
