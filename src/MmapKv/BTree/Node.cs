@@ -39,7 +39,7 @@ internal readonly unsafe struct Node
         int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
         int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
         // N5: every entry lies in the heap, [upper, pageSize).
-        if (off < _upper || off + len > _pageSize) ThrowBadSlot(i);
+        if (off < _upper || off + len > _pageSize) ThrowBadSlot(P, Id, i);
         return new ReadOnlySpan<byte>(P + off, len);
     }
 
@@ -50,7 +50,7 @@ internal readonly unsafe struct Node
         byte* s = Slot(i);
         int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
         int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
-        if (off < _upper || off + len + tail > _pageSize) ThrowBadSlot(i);
+        if (off < _upper || off + len + tail > _pageSize) ThrowBadSlot(P, Id, i);
         return P + off + len;
     }
 
@@ -68,10 +68,10 @@ internal readonly unsafe struct Node
         int len = (int)(info & NodeLayout.LengthMask);
         if ((info & NodeLayout.OverflowFlag) == 0)
         {
-            if (t + NodeLayout.ValueInfoSize + len > P + _pageSize) ThrowBadSlot(i);
+            if (t + NodeLayout.ValueInfoSize + len > P + _pageSize) ThrowBadSlot(P, Id, i);
             return new ReadOnlySpan<byte>(t + NodeLayout.ValueInfoSize, len);
         }
-        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(i);
+        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(P, Id, i);
         return ctx.OverflowValue(Unsafe.ReadUnaligned<long>(t + NodeLayout.ValueInfoSize), (uint)len);
     }
 
@@ -82,7 +82,7 @@ internal readonly unsafe struct Node
         uint info = Unsafe.ReadUnaligned<uint>(t);
         length = info & NodeLayout.LengthMask;
         if ((info & NodeLayout.OverflowFlag) == 0) return 0;
-        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(i);
+        if (t + NodeLayout.OverflowTailSize > P + _pageSize) ThrowBadSlot(P, Id, i);
         return Unsafe.ReadUnaligned<long>(t + NodeLayout.ValueInfoSize);
     }
 
@@ -99,13 +99,13 @@ internal readonly unsafe struct Node
         {
             byte* s = Slot(i);
             int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
-            if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(i);
+            if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(P, Id, i);
             if (leaf)
             {
                 byte* t = Tail(i, NodeLayout.ValueInfoSize);
                 uint info = Unsafe.ReadUnaligned<uint>(t);
                 long tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
-                if (t + tail > P + _pageSize) ThrowBadSlot(i);
+                if (t + tail > P + _pageSize) ThrowBadSlot(P, Id, i);
             }
             else _ = Tail(i, NodeLayout.BranchTailSize);
         }
@@ -141,11 +141,14 @@ internal readonly unsafe struct Node
         return exact ? i : i - 1;
     }
 
+    // Static, taking what it reports: an instance method would take the struct's address and keep it out of
+    // registers on the hot search path.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowBadSlot(int i)
+    private static void ThrowBadSlot(byte* p, long id, int i)
     {
-        byte* s = Slot(i);
-        throw new CorruptDatabaseException(Id,
-            $"slot {i} points outside the page (offset {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset)}, key length {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset)}, heap start {PageHeader.Upper(P)})");
+        byte* s = p + PageHeader.Size + i * NodeLayout.SlotSize;
+        throw new CorruptDatabaseException(id,
+            $"slot {i} points outside the page (offset {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset)}, key length {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset)}, heap start {PageHeader.Upper(p)})");
     }
+
 }

@@ -37,7 +37,7 @@ internal readonly unsafe struct PageContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Node Node(long id, PageKind expected)
     {
-        if ((ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) ThrowOutOfRange(id);
+        if ((ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) ThrowOutOfRange(id, PageCount);
         byte* p = Base + (id << PageShift);
         Verifier?.Verify(id, p, 1, PageSize);
         int count = PageHeader.Count(p);
@@ -52,7 +52,7 @@ internal readonly unsafe struct PageContext
     public ReadOnlySpan<byte> OverflowValue(long first, uint length)
     {
         long pages = NodeLayout.OverflowRunPages(PageSize, length);
-        if (first < MetaPage.Count || first >= PageCount || pages > PageCount - first) ThrowOutOfRange(first);
+        if (first < MetaPage.Count || first >= PageCount || pages > PageCount - first) ThrowOutOfRange(first, PageCount);
         byte* p = Page(first);
         Verifier?.Verify(first, p, pages, PageSize);
         if (PageHeader.Kind(p) != PageKind.Overflow || PageHeader.Upper(p) != length || PageHeader.RunPages(p) != pages)
@@ -61,8 +61,8 @@ internal readonly unsafe struct PageContext
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public void ThrowOutOfRange(long id) =>
-        throw new CorruptDatabaseException(id, $"page id is outside the database (page count {PageCount})");
+    public static void ThrowOutOfRange(long id, long pageCount) =>
+        throw new CorruptDatabaseException(id, $"page id is outside the database (page count {pageCount})");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadNode(long id, PageKind expected, byte* p) =>
