@@ -98,7 +98,9 @@ public sealed partial class KvDatabase
             foreach (string name in source.GetTreeNames())
             {
                 var into = tx.OpenTree(name);
-                using var c = source.OpenTree(name).OpenCursor();
+                if (!source.TryOpenTree(name, out var from)) // listed by a walk but not found by a search: damage
+                    throw new CorruptDatabaseException($"the catalog lists tree '{name}' but a lookup cannot find it");
+                using var c = from.OpenCursor();
                 for (bool ok = c.First(); ok; ok = c.Next()) into.Put(c.Key, c.Value);
             }
             tx.Commit();

@@ -54,7 +54,10 @@ public sealed partial class KvDatabase : IDisposable
         _readers = new ReaderTable(options.MaxReaders);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
         if (!storage.IsReadOnly)
+        {
             _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
+            FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, _allocator.Pool);
+        }
         // Started last: if loading the free map throws, no timer is left behind.
         var interval = options.DeferredFlushInterval;
         if (!storage.IsReadOnly && interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
@@ -167,6 +170,8 @@ public sealed partial class KvDatabase : IDisposable
             if (Pipeline.Poison is { } poison)
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
             Storage.VerifyLength();
+            if (Current.TxnId == long.MaxValue) // the next id would not fit the format (M1); only a damaged file gets here
+                throw new CorruptDatabaseException("the transaction id is at its maximum; the file's meta record is damaged");
             // Reuse rule: pages freed at or before both the oldest reader's snapshot (R1) and the durable commit (R2).
             _allocator!.Release(Math.Min(_readers.OldestSnapshot(), Pipeline.DurableTxn));
             return new WriteTransaction(this, Current, _allocator);

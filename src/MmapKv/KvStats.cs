@@ -53,7 +53,7 @@ public sealed record KvStats
         FreeMap.ReadFree(ctx, bitmaps, (_, l) => free += l);
         var trees = new List<TreeStats>();
         foreach (string name in tx.GetTreeNames())
-            trees.Add(TreeStats.From(name, tx.FindTree(name)!.Desc));
+            trees.Add(TreeStats.From(name, (tx.FindTree(name) ?? throw new CorruptDatabaseException($"the catalog lists tree '{name}' but it cannot be found")).Desc));
         return new KvStats
         {
             PageSize = ctx.PageSize,

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Text;
 using MmapKv.BTree;
 using MmapKv.Format;
 
@@ -77,7 +76,7 @@ public abstract class KvTransaction : IDisposable
         var path = new CursorPath();
         var ctx = Context;
         for (bool ok = path.First(ctx, CatalogTree.Desc); ok; ok = path.Next(ctx))
-            names.Add(Encoding.UTF8.GetString(path.Leaf(ctx, out int i).KeyAt(i)));
+            names.Add(TreeName.Decode(path.Leaf(ctx, out int i).KeyAt(i)));
         return names;
     }
 
@@ -99,14 +98,7 @@ public abstract class KvTransaction : IDisposable
         return new TreeState(name, desc);
     }
 
-    internal byte[] EncodeTreeName(string name)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        byte[] key = Encoding.UTF8.GetBytes(name);
-        if (key.Length > Db.MaxKeySize)
-            throw new ArgumentException($"A tree name may be at most {Db.MaxKeySize} UTF-8 bytes.", nameof(name));
-        return key;
-    }
+    internal byte[] EncodeTreeName(string name) => TreeName.Encode(name, Db.MaxKeySize);
 
     internal bool TryGet(TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {

@@ -98,7 +98,7 @@ public sealed class WriteTransaction : KvTransaction
     {
         public static readonly Utf8Order Instance = new();
         public int Compare(string? x, string? y) =>
-            System.Text.Encoding.UTF8.GetBytes(x!).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(y!));
+            TreeName.Encode(x!, int.MaxValue).AsSpan().SequenceCompareTo(TreeName.Encode(y!, int.MaxValue));
     }
 
     /// <summary>Deletes a named tree and all its contents. Returns whether it existed. Open handles to it become invalid.</summary>

@@ -39,6 +39,11 @@ internal sealed class PageAllocator
         BitmapIds = ids.ToList();
         // Opening makes the opened meta durable (see KvDatabase.Open), so everything it marks free is free under R1 and R2.
         FreeMap.ReadFree(ctx, ids, Pool.AddRun);
+        // The map must not call its own pages free, or the first allocation would overwrite it.
+        foreach (long id in ids)
+            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map bitmap page is marked free");
+        for (long id = directoryFirst; id < directoryFirst + directoryPages; id++)
+            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map directory page is marked free");
     }
 
     /// <summary>Records the pages freed by the commit of <paramref name="txnId"/>.</summary>

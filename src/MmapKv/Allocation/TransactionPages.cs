@@ -52,7 +52,7 @@ internal sealed unsafe class TransactionPages
     public PageContext Context => new(_storage.Base, _pageSize, _pageCount, _verifier);
     public byte* Page(long id) => _storage.Base + id * _pageSize;
     public bool IsDirty(long id) => _dirty.Contains(id);
-    public int DirtyPageCount => _dirty.Count + _dirtyRuns.Count;
+    public bool IsDirtyRun(long start) => _dirtyRuns.ContainsKey(start);
 
     /// <summary>A page this transaction may write: from its own reuse list, then the pool, then the end of the file.</summary>
     public long AllocatePage()

@@ -84,6 +84,8 @@ internal sealed class CursorPath
             return true;
         }
         // Climb to the nearest ancestor with a sibling in that direction, then descend its near edge.
+        var edge = ctx.Node(_ids[leaf], PageKind.Leaf).KeyAt(_idx[leaf]); // stays valid: committed pages don't change
+        long from = _ids[leaf];
         for (int level = leaf - 1; level >= 0; level--)
         {
             Node b = ctx.Node(_ids[level], PageKind.Branch);
@@ -91,6 +93,11 @@ internal sealed class CursorPath
             if (j < 0 || j >= b.Count) continue;
             _idx[level] = j;
             DescendEdge(ctx, level + 1, b.ChildAt(j), last: dir < 0);
+            // T2 across leaves. Checking it at each leaf change also stops a walk over a damaged tree that shares
+            // subtrees (which would revisit keys, possibly exponentially often) at the first repeat.
+            int c = Leaf(ctx, out int k).KeyAt(k).SequenceCompareTo(edge);
+            if (dir > 0 ? c <= 0 : c >= 0)
+                throw new CorruptDatabaseException(from, "keys do not ascend across leaves (damaged or shared subtree)");
             return true;
         }
         IsValid = false;

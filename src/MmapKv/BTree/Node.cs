@@ -95,20 +95,31 @@ internal readonly unsafe struct Node
     {
         int count = Count;
         bool leaf = IsLeaf;
+        long used = 0;
         for (int i = 0; i < count; i++)
         {
             byte* s = Slot(i);
             int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
             if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(P, Id, i);
+            long tail;
             if (leaf)
             {
                 byte* t = Tail(i, NodeLayout.ValueInfoSize);
                 uint info = Unsafe.ReadUnaligned<uint>(t);
-                long tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
+                tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
                 if (t + tail > P + _pageSize) ThrowBadSlot(P, Id, i);
             }
-            else _ = Tail(i, NodeLayout.BranchTailSize);
+            else
+            {
+                _ = Tail(i, NodeLayout.BranchTailSize);
+                tail = NodeLayout.BranchTailSize;
+            }
+            used += NodeLayout.SlotSize + len + tail;
         }
+        // Entries may each lie inside the page and still overlap; rewriting them packed (compaction, split,
+        // merge) must not need more room than the page has.
+        if (used > _pageSize - PageHeader.Size)
+            throw new CorruptDatabaseException(Id, $"entries need {used} bytes, more than the page holds (overlapping entries)");
     }
 
     /// <summary>

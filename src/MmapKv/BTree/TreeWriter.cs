@@ -341,7 +341,17 @@ internal sealed unsafe class TreeWriter
     private byte* ValidatedNode(long id, bool leaf)
     {
         var node = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch);
-        if (!_pages.IsDirty(id)) node.ValidateEntries(_maxKeySize);
+        if (_pages.IsDirty(id)) return node.P;
+        node.ValidateEntries(_maxKeySize);
+        // W3: a committed page never references a page this transaction allocated. The open rules out node pages
+        // marked free (FreeMapAudit); this also catches an overflow run that a damaged map called free.
+        int count = node.Count;
+        for (int i = 0; i < count; i++)
+        {
+            long child = leaf ? node.OverflowPageAt(i, out _) : node.ChildAt(i);
+            if (child != 0 && (leaf ? _pages.IsDirtyRun(child) : _pages.IsDirty(child)))
+                throw new CorruptDatabaseException(child, "a live page was marked free and reused (damaged free map)");
+        }
         return node.P;
     }
 
@@ -394,19 +404,24 @@ internal sealed unsafe class TreeWriter
     /// <summary>Frees every page of a tree (used when a named tree is deleted). Depth-bounded like every descent.</summary>
     public void FreeAll(TreeState t)
     {
-        if (t.Desc.Root != 0) FreeSubtree(t.Desc.Root, t.Desc.Depth);
+        if (t.Desc.Root != 0) FreeSubtree(t.Desc.Root, t.Desc.Depth, new HashSet<long>());
         t.Desc = default;
         t.Dirty = true;
     }
 
-    private void FreeSubtree(long id, int levels)
+    /// <summary>
+    /// Frees a subtree. <paramref name="seen"/> catches a page reached twice: a damaged tree can share subtrees
+    /// (a DAG), and walking one would take exponential time and free pages twice.
+    /// </summary>
+    private void FreeSubtree(long id, int levels, HashSet<long> seen)
     {
+        if (!seen.Add(id)) throw new CorruptDatabaseException(id, "page is referenced twice in one tree");
         var ctx = _pages.Context;
         Node node = ctx.Node(id, levels == 1 ? PageKind.Leaf : PageKind.Branch);
         int count = node.Count;
         for (int i = 0; i < count; i++)
         {
-            if (levels > 1) FreeSubtree(node.ChildAt(i), levels - 1);
+            if (levels > 1) FreeSubtree(node.ChildAt(i), levels - 1, seen);
             else
             {
                 long first = node.OverflowPageAt(i, out uint length);

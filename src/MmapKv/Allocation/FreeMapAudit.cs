@@ -1,0 +1,56 @@
+using MmapKv.BTree;
+using MmapKv.Format;
+
+namespace MmapKv.Allocation;
+
+/// <summary>
+/// Before a writer trusts the free map, checks that it marks no tree node free (invariant F4, docs/format.md §7.3).
+/// A damaged map that called a live node free would hand it out for a new page while the tree still points to it:
+/// the writer would then edit one page in two roles. Only branch pages are read (about one page in a hundred), since
+/// they hold every node's id; an overflow run wrongly marked free is caught where it is used (W3 in TreeWriter).
+/// </summary>
+internal static class FreeMapAudit
+{
+    public static void CheckNodesNotFree(PageContext ctx, in MetaRecord meta, FreePageSet pool)
+    {
+        if (pool.Count == 0) return;
+        var seen = new HashSet<long>();
+        Check(ctx, meta.Main, pool, seen);
+        Check(ctx, meta.Catalog, pool, seen);
+        if (meta.Catalog.Root == 0) return;
+        var path = new CursorPath();
+        for (bool ok = path.First(ctx, meta.Catalog); ok; ok = path.Next(ctx))
+        {
+            var leaf = path.Leaf(ctx, out int i);
+            var value = leaf.ValueAt(i, ctx);
+            if (value.Length != TreeDescriptor.Size) throw new CorruptDatabaseException(leaf.Id, "catalog entry is not a tree descriptor");
+            var desc = TreeDescriptor.Read(value);
+            if (desc.Validate(ctx.PageCount) is { } problem) throw new CorruptDatabaseException(leaf.Id, "catalog entry: " + problem);
+            Check(ctx, desc, pool, seen);
+        }
+    }
+
+    private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
+    {
+        if (tree.Root == 0) return;
+        if (pool.Contains(tree.Root)) throw new CorruptDatabaseException(tree.Root, "a tree root is marked free");
+        var level = new List<long> { tree.Root };
+        for (int depth = 1; depth < tree.Depth; depth++)
+        {
+            var next = new List<long>();
+            foreach (long id in level)
+            {
+                if (!seen.Add(id)) continue; // shared subtrees are damage the readers report; walk each once
+                var node = ctx.Node(id, PageKind.Branch);
+                int count = node.Count;
+                for (int i = 0; i < count; i++)
+                {
+                    long child = node.ChildAt(i);
+                    if (pool.Contains(child)) throw new CorruptDatabaseException(child, $"page is marked free but is a child of page {id}");
+                    if (depth + 1 < tree.Depth) next.Add(child);
+                }
+            }
+            level = next;
+        }
+    }
+}
