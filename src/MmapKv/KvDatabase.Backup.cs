@@ -94,18 +94,21 @@ public sealed partial class KvDatabase
         using (var tx = target.BeginWrite())
         {
             using (var c = source.OpenCursor())
-                for (bool ok = c.First(); ok; ok = c.Next()) tx.Put(c.Key, c.Value);
+                for (bool ok = c.First(); ok; ok = c.Next()) tx.Put(CheckedKey(c.Key), c.Value);
             foreach (string name in source.GetTreeNames())
             {
                 var into = tx.OpenTree(name);
                 if (!source.TryOpenTree(name, out var from)) // listed by a walk but not found by a search: damage
                     throw new CorruptDatabaseException($"the catalog lists tree '{name}' but a lookup cannot find it");
                 using var c = from.OpenCursor();
-                for (bool ok = c.First(); ok; ok = c.Next()) into.Put(c.Key, c.Value);
+                for (bool ok = c.First(); ok; ok = c.Next()) into.Put(CheckedKey(c.Key), c.Value);
             }
             tx.Commit();
         }
         var report = target.Check();
+        ReadOnlySpan<byte> CheckedKey(ReadOnlySpan<byte> key) =>
+            key.Length is > 0 && key.Length <= MaxKeySize ? key
+            : throw new CorruptDatabaseException($"the source holds a key of {key.Length} bytes, outside 1..{MaxKeySize}");
         if (!report.IsValid) throw new CorruptDatabaseException("The compacted copy failed its integrity check: " + report);
     }
 }
