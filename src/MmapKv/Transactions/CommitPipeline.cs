@@ -10,25 +10,27 @@ namespace MmapKv.Transactions;
 /// A commit hands over its meta record and dirty page ranges and is then visible in memory. A flush takes every
 /// commit handed over since the last durable one and
 /// <list type="number">
-/// <item>msyncs their page ranges (only those ranges),</item>
+/// <item>msyncs the span of their pages (one call, so one device flush; never the whole map),</item>
 /// <item>writes the newest meta record into the slot that does not hold the durable meta,</item>
 /// <item>msyncs that meta page.</item>
 /// </list>
 /// Invariant D1: a meta record reaches the map only after every page it references is durable. So a meta slot in
 /// the map or on disk is always complete, whatever the OS writes back and whenever the machine stops.
-/// Invariant D2: after a failed msync the outcome is unknown, so the pipeline is poisoned and refuses new writes
-/// until the database is reopened.
+/// Invariant D2: after a failed msync or fsync the outcome is unknown, so the pipeline is poisoned: no later flush
+/// writes a meta record, and new writes are refused until the database is reopened.
 /// </remarks>
 internal sealed class CommitPipeline : IDisposable
 {
     private readonly IStorage _storage;
     private readonly int _pageSize;
-    private readonly object _gate = new();          // guards the three fields below
+    private readonly object _gate = new();          // guards the five fields below
     private List<(long First, long Pages)> _ranges = new();
     private MetaRecord _latest;
     private bool _hasPending;
     private long _latestTxn;                         // newest commit handed over, flushed or not
+    private long _pendingPages;                      // pages in _ranges
     private readonly SemaphoreSlim _flushLock = new(1, 1);
+    private long _flushCount;
     private long _durableTxn;
     private int _durableSlot;
     private volatile Exception? _poison;
@@ -46,8 +48,6 @@ internal sealed class CommitPipeline : IDisposable
     /// <summary>Set once a flush failed; new write transactions must refuse to start (D2).</summary>
     public Exception? Poison => _poison;
 
-    private long _pendingPages;
-
     /// <summary>Pages written by commits not yet taken by a flush, for the deferred-flush threshold.</summary>
     public long PendingPages => Volatile.Read(ref _pendingPages);
 
@@ -56,7 +56,6 @@ internal sealed class CommitPipeline : IDisposable
 
     /// <summary>Flushes that wrote a meta record: with group commit, fewer than the commits they covered.</summary>
     public long FlushCount => Volatile.Read(ref _flushCount);
-    private long _flushCount;
 
     /// <summary>Queues a commit for the next flush. Called under the writer lock, so commits arrive in txn order.</summary>
     public void Enqueue(in MetaRecord meta, List<(long First, long Pages)> ranges)
