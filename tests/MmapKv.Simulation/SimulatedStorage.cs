@@ -128,12 +128,22 @@ internal sealed unsafe class SimulatedStorage : IStorage
     private bool IsDirty(long sector) =>
         !Live.Slice((int)sector, SectorSize).SequenceEqual(_durable.AsSpan((int)sector, SectorSize)) && !IsLost(sector);
 
-    /// <summary>Whether the sector is still as a failed sync left it (written to since, it is dirty again).</summary>
+    /// <summary>The OS page size: the kernel tracks dirtiness per OS page, so one store re-dirties all of it.</summary>
+    public const int OsPageSize = 4096;
+
+    /// <summary>
+    /// Whether the sector is still as a failed sync left it. A store anywhere in its OS page (seen as a changed
+    /// lost sector of that page) makes the whole OS page dirty again, as the kernel's per-page dirty bit does.
+    /// </summary>
     private bool IsLost(long sector)
     {
-        if (_lost.Count == 0 || !_lost.TryGetValue(sector, out var content)) return false;
-        if (Live.Slice((int)sector, SectorSize).SequenceEqual(content)) return true;
-        _lost.Remove(sector);
+        if (_lost.Count == 0 || !_lost.ContainsKey(sector)) return false;
+        long page = sector / OsPageSize * OsPageSize;
+        bool stored = false;
+        for (long s = page; s < page + OsPageSize; s += SectorSize)
+            if (_lost.TryGetValue(s, out var content) && !Live.Slice((int)s, SectorSize).SequenceEqual(content)) stored = true;
+        if (!stored) return true;
+        for (long s = page; s < page + OsPageSize; s += SectorSize) _lost.Remove(s);
         return false;
     }
 
@@ -182,7 +192,8 @@ internal sealed unsafe class SimulatedStorage : IStorage
     {
         if (_crashed) throw new SimulatedCrashException(SyncPoints, "write after the crash");
         data.CopyTo(Live.Slice((int)offset, data.Length));
-        for (long s = offset / SectorSize * SectorSize; s < offset + data.Length; s += SectorSize) _lost.Remove(s);
+        long end = (offset + data.Length + OsPageSize - 1) / OsPageSize * OsPageSize;
+        for (long s = offset / OsPageSize * OsPageSize; s < end; s += SectorSize) _lost.Remove(s);
     }
 
     public void Shrink(long newLength)

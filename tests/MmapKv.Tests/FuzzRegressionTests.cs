@@ -37,6 +37,14 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         output.WriteLine($"{what}: {task.Result}");
     }
 
+    /// <summary>Opens a damaged file; refusing it (CorruptDatabaseException) is an allowed outcome, and returns null.</summary>
+    private KvDatabase? OpenAllowed(string path, KvOptions? options = null)
+    {
+        KvDatabase? db = null;
+        Allowed("open", () => db = KvDatabase.Open(path, options ?? Options));
+        return db;
+    }
+
     private static KvOptions Options => new() { DeferredFlushInterval = TimeSpan.Zero, MaxSize = 64L << 20 };
 
     private static byte[] K(int i) => Encoding.UTF8.GetBytes($"key{i:D5}");
@@ -113,7 +121,8 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         FixPageChecksum(file, leaf, meta.PageSize);
         string path = Save(dir, file);
 
-        using var db = KvDatabase.Open(path, Options);
+        using var db = OpenAllowed(path);
+        if (db is null) return;
         Allowed("GetStats", () => db.GetStats());
         Allowed("CopyTo(compact)", () => db.CopyTo(Stream.Null, compact: true));
         Allowed("Check", () => db.Check());
@@ -136,7 +145,8 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         FixPageChecksum(file, leaf, meta.PageSize);
         string path = Save(dir, file);
 
-        using var db = KvDatabase.Open(path, Options);
+        using var db = OpenAllowed(path);
+        if (db is null) return;
         Allowed("GetStats", () => db.GetStats());
         Allowed("CopyTo(compact)", () => db.CopyTo(Stream.Null, compact: true));
     }
@@ -162,9 +172,9 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         string path = Save(dir, file);
 
         bool committed = false;
-        using (var db = KvDatabase.Open(path, Options))
+        using (var db = OpenAllowed(path))
         {
-            Assert.True(db.Check().IsValid);
+            if (db is null) return; // refused at open: fine
             Allowed("commit at txn long.MaxValue", () =>
             {
                 using var tx = db.BeginWrite();
@@ -193,8 +203,8 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         string path = Save(dir, CraftDag(4096, 8, 200));
-        using var db = KvDatabase.Open(path, Options);
-        Assert.False(db.Check().IsValid);
+        using var db = OpenAllowed(path);
+        if (db is null) return;
         Allowed("DeleteTree(dag)", () =>
         {
             using var tx = db.BeginWrite();
@@ -208,7 +218,8 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         string path = Save(dir, CraftDag(4096, 8, 200));
-        using var db = KvDatabase.Open(path, Options);
+        using var db = OpenAllowed(path);
+        if (db is null) return;
         Allowed("CopyTo(compact)", () => db.CopyTo(Stream.Null, compact: true));
     }
 
@@ -260,15 +271,73 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         NodeWriter.Append(page, raw, key.Length);
     }
 
-    // ------------------------------------------------------------------ 4. the free map says live pages are free
+    // ------------------------------------------------------------------ 4. the free map says a live page is free
 
     /// <summary>
-    /// Found as "OverflowException in write2 at NodeWriter.RemoveAt" (seed deletes-16k, "bitmap: 8 live pages
-    /// marked free", bitmap checksum recomputed). The writer trusts the free map, so it hands out pages the tree
-    /// still uses: a path page is overwritten by the shadow copy of another page, and the dirty page is then edited
-    /// without validation (NodeWriter.RemoveAt with an index past the page's count: negative length to
-    /// Buffer.MemoryCopy). Here every leaf of a depth-2 tree, and its root, is marked free.
+    /// The fuzzer found "OverflowException in write2 at NodeWriter.RemoveAt" (regenerate with
+    /// <c>MmapKv.Fuzz --mode file --seed 2 --case 570</c> on a freshly generated corpus: seed deletes-16k, a zeroed
+    /// byte run, all checksums recomputed, 8 live pages marked free in the bitmap). The writer trusts the free map,
+    /// so it allocates pages a tree still uses, and edits dirty pages without validating them: a path page is
+    /// overwritten by another page's shadow copy and NodeWriter.RemoveAt is handed an index past the page's count
+    /// (negative length to Buffer.MemoryCopy). This test builds the simplest form of that damage: the only page the
+    /// map calls free is the first leaf L of a depth-2 tree, and deleting a key of L past the root's child count
+    /// shadows the root onto L. The writer must notice and throw CorruptDatabaseException (it does for this
+    /// variant; the tests below try more).
     /// </summary>
+    [Fact]
+    public unsafe void FreeMapMarksALiveLeafFree_DeleteThrowsCorruptOrSucceeds()
+    {
+        using var dir = new TempDir();
+        string seed = dir.File("seed.mkv");
+        using (var db = KvDatabase.Open(seed, Options))
+        {
+            using (var tx = db.BeginWrite())
+            {
+                for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
+                tx.Commit();
+            }
+            using (var tx = db.BeginWrite())
+            {
+                for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
+                tx.Commit();
+            }
+        }
+        var file = File.ReadAllBytes(seed);
+        var meta = ActiveMeta(file);
+        int ps = meta.PageSize;
+        Assert.Equal(2, meta.Main.Depth);
+        long leaf;
+        byte[] victim;
+        long[] bitmaps;
+        fixed (byte* p = file)
+        {
+            var ctx = new PageContext(p, ps, meta.PageCount);
+            var root = ctx.Node(meta.Main.Root, PageKind.Branch);
+            leaf = root.ChildAt(0);
+            var node = ctx.Node(leaf, PageKind.Leaf);
+            Assert.True(node.Count > root.Count + 1, "the first leaf must hold more keys than the root has children");
+            victim = node.KeyAt(root.Count + 1).ToArray();
+            bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
+        }
+        Assert.Single(bitmaps);
+        var bits = file.AsSpan((int)(bitmaps[0] * ps) + PageHeader.Size, ps - PageHeader.Size);
+        bits.Clear();
+        bits[(int)(leaf >> 3)] |= (byte)(1 << (int)(leaf & 7));
+        FixPageChecksum(file, bitmaps[0], ps);
+        string path = Save(dir, file);
+
+        using var db2 = OpenAllowed(path);
+        if (db2 is null) return; // the open's free-map audit refused it: fine
+        Allowed("delete a key of the live leaf the free map calls free", () =>
+        {
+            using var tx = db2.BeginWrite();
+            tx.Delete(victim);
+            tx.Commit();
+        }, writing: true);
+        Allowed("Check", () => db2.Check());
+    }
+
+    /// <summary>The same damage on a larger scale: the root and every leaf marked free, then deletes and puts.</summary>
     [Fact]
     public unsafe void FreeMapMarksLivePagesFree_WritesThrowCorruptOrSucceed()
     {
@@ -290,7 +359,6 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         var file = File.ReadAllBytes(seed);
         var meta = ActiveMeta(file);
         int ps = meta.PageSize;
-        Assert.Equal(2, meta.Main.Depth);
         var live = new List<long> { meta.Main.Root };
         long[] bitmaps;
         fixed (byte* p = file)
@@ -300,7 +368,6 @@ public class FuzzRegressionTests(ITestOutputHelper output)
             for (int i = 0; i < root.Count; i++) live.Add(root.ChildAt(i));
             bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
         }
-        Assert.Single(bitmaps);
         foreach (long id in live)
         {
             int at = (int)(bitmaps[0] * ps) + PageHeader.Size + (int)(id >> 3);
@@ -314,7 +381,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
             using var db = KvDatabase.Open(path, Options);
             using (var tx = db.BeginWrite())
             {
-                for (int i = 1; i < 800; i += 2) tx.Delete(K(i));
+                for (int i = 799; i >= 0; i -= 2) tx.Delete(K(i));
                 for (int i = 0; i < 300; i++) tx.Put(K(2000 + i), new byte[100]);
                 tx.Commit();
             }
@@ -322,17 +389,180 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         }, writing: true);
     }
 
-    // ------------------------------------------------------------------ 5. files the fuzzer saved
+    /// <summary>
+    /// 200 fixed variants of the fuzzer's finding: 1–8 random live pages (root or leaves) of a depth-2 tree marked
+    /// free, then deletes in random order and puts in one transaction.
+    /// </summary>
+    [Fact]
+    public unsafe void FreeMapMarksRandomLivePagesFree_Variants_WritesThrowCorruptOrSucceed()
+    {
+        using var dir = new TempDir();
+        string seed = dir.File("seed.mkv");
+        using (var db = KvDatabase.Open(seed, Options))
+        {
+            using (var tx = db.BeginWrite())
+            {
+                for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
+                tx.Commit();
+            }
+            using (var tx = db.BeginWrite())
+            {
+                for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
+                tx.Commit();
+            }
+        }
+        var file = File.ReadAllBytes(seed);
+        var meta = ActiveMeta(file);
+        int ps = meta.PageSize;
+        var live = new List<long> { meta.Main.Root };
+        long bitmap;
+        fixed (byte* p = file)
+        {
+            var ctx = new PageContext(p, ps, meta.PageCount);
+            var root = ctx.Node(meta.Main.Root, PageKind.Branch);
+            for (int i = 0; i < root.Count; i++) live.Add(root.ChildAt(i));
+            bitmap = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages)[0];
+        }
+        for (int variant = 0; variant < 200; variant++)
+        {
+            var rng = new Random(variant);
+            var damaged = (byte[])file.Clone();
+            int n = rng.Next(1, 9);
+            var marked = new List<long>();
+            for (int j = 0; j < n; j++)
+            {
+                long id = live[rng.Next(live.Count)];
+                marked.Add(id);
+                damaged[(int)(bitmap * ps) + PageHeader.Size + (int)(id >> 3)] |= (byte)(1 << (int)(id & 7));
+            }
+            FixPageChecksum(damaged, bitmap, ps);
+            string path = Save(dir, damaged, $"variant-{variant}.mkv");
+            var keys = Enumerable.Range(0, 800).Where(i => i % 3 != 0).OrderBy(_ => rng.Next()).Take(300).ToList();
+            Allowed($"variant {variant}: pages {string.Join(",", marked)} marked free", () =>
+            {
+                using var db = KvDatabase.Open(path, Options);
+                using (var tx = db.BeginWrite())
+                {
+                    foreach (int k in keys) tx.Delete(K(k));
+                    for (int i = 0; i < 100; i++) tx.Put(K(1000 + rng.Next(2000)), new byte[rng.Next(10, 300)]);
+                    tx.Commit();
+                }
+                db.Check();
+            }, writing: true);
+            File.Delete(path);
+        }
+    }
+
+    // ------------------------------------------------------------------ 4b. a leaf value length that runs past the page
+
+    /// <summary>
+    /// Found as a process crash: "Fatal error. System.AccessViolationException ... at Buffer.MemoryCopy at
+    /// NodeWriter.Compact at NodeWriter.TryInsert at TreeWriter.Insert at TreeWriter.Put" (seed depth3-4k, one
+    /// mutation: a leaf entry's value-info word set to 0xbdf, an inline length of 3039 bytes that runs past the
+    /// page; checksum recomputed; confirmed alone). Reads only check the slots they touch, so the file opens and
+    /// reads; a Put into that leaf shadows it, and when the insert needs compaction, NodeWriter.UsedBytes/RawSize and
+    /// Compact trust every entry's length and copy past the page (or, with a length near 2^31, UsedBytes overflows
+    /// and Compact copies gigabytes). Here: a full leaf, one entry's length set to 0x7FFFFFF0, one more Put.
+    /// Expected: CorruptDatabaseException (validate every entry before copying or compacting a page).
+    /// </summary>
+    [Fact]
+    public void LeafValueLengthPastThePage_PutThatCompacts_ThrowsCorruptNotAccessViolation()
+    {
+        using var dir = new TempDir();
+        string seed = dir.File("seed.mkv");
+        using (var db = KvDatabase.Open(seed, Options))
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 33; i++) tx.Put(K(i), new byte[100]); // 33 x 120 bytes: one leaf, 104 bytes of gap left
+            tx.Commit();
+        }
+        var file = File.ReadAllBytes(seed);
+        var meta = ActiveMeta(file);
+        int ps = meta.PageSize;
+        Assert.Equal(1, meta.Main.Depth);
+        int page = (int)(meta.Main.Root * ps);
+        int slot = page + PageHeader.Size + 5 * NodeLayout.SlotSize;
+        int entry = BitConverter.ToUInt16(file, slot + NodeLayout.SlotEntryOffset);
+        int keyLength = BitConverter.ToUInt16(file, slot + NodeLayout.SlotKeyLengthOffset);
+        BitConverter.TryWriteBytes(file.AsSpan(page + entry + keyLength, 4), 0x7FFF_FFF0u);
+        FixPageChecksum(file, meta.Main.Root, ps);
+        string path = Save(dir, file);
+
+        using var db2 = OpenAllowed(path);
+        if (db2 is null) return;
+        Allowed("a Put that needs compaction", () =>
+        {
+            using var tx = db2.BeginWrite();
+            tx.Put(K(100), new byte[100]); // needs 120 bytes: compaction (or a split)
+            tx.Commit();
+        }, writing: true);
+        Allowed("the original bit-rot variant: length 3039 (0xbdf)", () =>
+        {
+            var again = (byte[])file.Clone();
+            BitConverter.TryWriteBytes(again.AsSpan(page + entry + keyLength, 4), 0xbdfu);
+            FixPageChecksum(again, meta.Main.Root, ps);
+            string p2 = Save(dir, again, "bdf.mkv");
+            using var db3 = KvDatabase.Open(p2, Options);
+            using var tx = db3.BeginWrite();
+            for (int i = 0; i < 5; i++) tx.Put(K(200 + i), new byte[100]);
+            tx.Commit();
+        }, writing: true);
+    }
+
+    // ------------------------------------------------------------------ 5. a key longer than MaxKeySize
+
+    /// <summary>
+    /// Found as "ArgumentException in write at KvCursor.Moved" (seed overflow-4k, random slots on a leaf): a leaf
+    /// slot's key length is above MaxKeySize but inside the page, which N5 allows. A cursor in a write transaction
+    /// saves its key into a MaxKeySize buffer (KvCursor.Moved: key.CopyTo(_savedKey)): "Destination is too short".
+    /// A key longer than MaxKeySize is corruption and should be reported as such.
+    /// </summary>
+    [Fact]
+    public void LeafKeyLongerThanMaxKeySize_WriteCursor_ThrowsCorruptNotArgumentException()
+    {
+        using var dir = new TempDir();
+        string seed = dir.File("seed.mkv");
+        using (var db = KvDatabase.Open(seed, Options))
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 5; i++) tx.Put(K(i), new byte[500]);
+            tx.Commit();
+        }
+        var file = File.ReadAllBytes(seed);
+        var meta = ActiveMeta(file);
+        int ps = meta.PageSize;
+        Assert.Equal(1, meta.Main.Depth);
+        int page = (int)(meta.Main.Root * ps);
+        int upper = (int)BitConverter.ToUInt32(file, page + PageHeader.UpperOffset);
+        int maxKey = Limits.MaxKeySize(ps);
+        Assert.True(upper + maxKey + 1 <= ps);
+        int slot = page + PageHeader.Size; // slot 0: the smallest key now starts at the heap start and runs past MaxKeySize
+        BitConverter.TryWriteBytes(file.AsSpan(slot + NodeLayout.SlotEntryOffset, 2), (ushort)upper);
+        BitConverter.TryWriteBytes(file.AsSpan(slot + NodeLayout.SlotKeyLengthOffset, 2), (ushort)(maxKey + 1));
+        FixPageChecksum(file, meta.Main.Root, ps);
+        string path = Save(dir, file);
+
+        using var db2 = OpenAllowed(path);
+        if (db2 is null) return;
+        Allowed("cursor in a write transaction", () =>
+        {
+            using var tx = db2.BeginWrite();
+            using var c = tx.OpenCursor();
+            for (bool ok = c.First(); ok; ok = c.Next()) { }
+        }, writing: true);
+    }
+
+    // ------------------------------------------------------------------ 6. files the fuzzer saved
 
     /// <summary>
     /// Every file in tests/MmapKv.Tests/FuzzCorpus is opened read-only with checksum verification and read, then
-    /// opened read-write, written, checked, and copied. Add a fuzzer artifact (.mkv) there to keep it as a test.
+    /// opened read-write, written, checked, and copied. Add a fuzzer artifact there (renamed to .db: the repository ignores *.mkv) to keep it as a test.
     /// </summary>
     [Fact]
     public void FuzzCorpusFiles_OpenReadWriteAndCheck_WithoutCrashOrUnexpectedException()
     {
         string corpus = FindCorpus();
-        var files = Directory.GetFiles(corpus, "*.mkv").OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(corpus, "*.db").OrderBy(f => f, StringComparer.Ordinal).ToList();
         Assert.NotEmpty(files);
         using var dir = new TempDir();
         foreach (string source in files)
@@ -383,16 +613,19 @@ public class FuzzRegressionTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The FuzzCorpus folder next to this file's project, found by walking up from the test binaries.</summary>
-    private static string FindCorpus()
+    /// <summary>The FuzzCorpus folder of this project, found by walking up from the test binaries or the working directory.</summary>
+    private static string FindCorpus([CallerFilePath] string sourceFile = "")
     {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "tests", "MmapKv.Tests", "FuzzCorpus");
-            if (Directory.Exists(candidate)) return candidate;
-            candidate = Path.Combine(d.FullName, "FuzzCorpus");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException("tests/MmapKv.Tests/FuzzCorpus not found above " + AppContext.BaseDirectory);
+        string beside = Path.Combine(Path.GetDirectoryName(sourceFile) ?? "", "FuzzCorpus");
+        if (Directory.Exists(beside)) return beside;
+        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                string candidate = Path.Combine(d.FullName, "tests", "MmapKv.Tests", "FuzzCorpus");
+                if (Directory.Exists(candidate)) return candidate;
+                candidate = Path.Combine(d.FullName, "FuzzCorpus");
+                if (Directory.Exists(candidate)) return candidate;
+            }
+        throw new DirectoryNotFoundException($"tests/MmapKv.Tests/FuzzCorpus not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 }

@@ -1003,7 +1003,7 @@ public unsafe class PageFormatTests
         fixed (byte* b = mem)
         {
             var ctx = new PageContext(b, ps, 20);
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9 });
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9 }, ps);
             // Unsealed: the writer trusts the map, so a directory without its checksum is refused.
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
@@ -1012,11 +1012,11 @@ public unsafe class PageFormatTests
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 2)); // run length differs
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 7, 1)); // not a directory
             // A bitmap id outside the file.
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 25 });
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 25 }, ps);
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
             // The wrong number of bitmaps for the file's page count.
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9, 10 });
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9, 10 }, ps);
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
         }

@@ -39,8 +39,9 @@ internal static unsafe class FreeMap
         *b = free ? (byte)(*b | mask) : (byte)(*b & ~mask);
     }
 
-    public static void WriteDirectory(byte* first, long id, long txnId, long runPages, IReadOnlyList<long> bitmaps)
+    public static void WriteDirectory(byte* first, long id, long txnId, long runPages, IReadOnlyList<long> bitmaps, int pageSize)
     {
+        new Span<byte>(first, checked((int)(runPages * pageSize))).Clear(); // every checksummed byte written (NodeWriter.Init)
         PageHeader.Init(first, PageKind.FreeMapDirectory, id, txnId, (uint)(CountSize + bitmaps.Count * IdSize), (uint)runPages);
         Unsafe.WriteUnaligned(first + PageHeader.Size, (long)bitmaps.Count);
         byte* p = first + PageHeader.Size + CountSize;

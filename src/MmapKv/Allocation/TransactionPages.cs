@@ -177,7 +177,7 @@ internal sealed unsafe class TransactionPages
                 directoryPages = FreeMap.DirectoryPagesFor(_pageSize, bitmaps.Count + 4);
                 directory = AllocateRun(directoryPages);
             }
-            FreeMap.WriteDirectory(Page(directory), directory, _txnId, directoryPages, bitmaps);
+            FreeMap.WriteDirectory(Page(directory), directory, _txnId, directoryPages, bitmaps, _pageSize);
             _newBitmapIds = bitmaps;
             return (directory, directoryPages);
         }

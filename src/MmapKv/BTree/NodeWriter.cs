@@ -9,8 +9,16 @@ namespace MmapKv.BTree;
 /// </summary>
 internal static unsafe class NodeWriter
 {
-    public static void Init(byte* p, PageKind kind, long id, long txnId, int pageSize) =>
+    /// <summary>
+    /// Starts an empty node page. The whole page is written, not just the header: every byte the checksum covers is
+    /// then ours, so no stale bytes of the page's earlier life (which a failed sync may have left unwritten on disk
+    /// while the cache shows them) can end up under a checksum, and no deleted data lingers in a reused page.
+    /// </summary>
+    public static void Init(byte* p, PageKind kind, long id, long txnId, int pageSize)
+    {
+        new Span<byte>(p, pageSize).Clear();
         PageHeader.Init(p, kind, id, txnId, (uint)pageSize, 1);
+    }
 
     private static byte* Slot(byte* p, int i) => p + PageHeader.Size + i * NodeLayout.SlotSize;
     private static int EntryOffset(byte* p, int i) => Unsafe.ReadUnaligned<ushort>(Slot(p, i) + NodeLayout.SlotEntryOffset);

@@ -113,6 +113,8 @@ internal sealed unsafe class TreeWriter
         byte* run = Page(first);
         PageHeader.Init(run, PageKind.Overflow, first, _pages.TxnId, (uint)value.Length, (uint)pages);
         value.CopyTo(new Span<byte>(run + PageHeader.Size, value.Length));
+        long slack = pages * _pageSize - PageHeader.Size - value.Length; // see NodeWriter.Init: the checksum covers it
+        new Span<byte>(run + PageHeader.Size + value.Length, (int)slack).Clear();
         t.Desc.OverflowPages += pages;
         Unsafe.WriteUnaligned(tail, (uint)value.Length | NodeLayout.OverflowFlag);
         Unsafe.WriteUnaligned(tail + NodeLayout.ValueInfoSize, first);
