@@ -76,7 +76,7 @@ public abstract class KvTransaction : IDisposable
         var path = new CursorPath();
         var ctx = Context;
         for (bool ok = path.First(ctx, CatalogTree.Desc); ok; ok = path.Next(ctx))
-            names.Add(TreeName.Decode(path.Leaf(ctx, out int i).KeyAt(i)));
+            names.Add(TreeName.Decode(path.Leaf(ctx, out int i).KeyAt(i), Db.MaxKeySize));
         return names;
     }
 

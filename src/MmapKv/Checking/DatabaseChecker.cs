@@ -166,7 +166,7 @@ internal sealed unsafe class DatabaseChecker
             for (bool ok = path.First(_ctx, catalog); ok; ok = path.Next(_ctx))
             {
                 var leaf = path.Leaf(_ctx, out int i);
-                string name = TreeName.Decode(leaf.KeyAt(i));
+                string name = TreeName.Decode(leaf.KeyAt(i), _maxKey);
                 var value = leaf.ValueAt(i, _ctx);
                 if (value.Length != TreeDescriptor.Size) { _report.Add($"catalog: tree '{name}' has a {value.Length}-byte descriptor"); continue; }
                 CheckTree($"tree '{name}'", TreeDescriptor.Read(value));

@@ -10,9 +10,10 @@ internal static class TreeName
 {
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static string Decode(ReadOnlySpan<byte> stored)
+    public static string Decode(ReadOnlySpan<byte> stored, int maxKeySize)
     {
-        if (stored.Length == 0) throw new CorruptDatabaseException("the catalog holds an empty tree name");
+        if (stored.Length == 0 || stored.Length > maxKeySize)
+            throw new CorruptDatabaseException($"the catalog holds a tree name of {stored.Length} bytes, outside 1..{maxKeySize}");
         try { return Strict.GetString(stored); }
         catch (DecoderFallbackException) { throw new CorruptDatabaseException("the catalog holds a tree name that is not valid UTF-8"); }
     }
