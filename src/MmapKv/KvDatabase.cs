@@ -25,6 +25,10 @@ public sealed partial class KvDatabase : IDisposable
     internal CommitPipeline Pipeline { get; }
     internal KvOptions Options { get; }
 
+    /// <summary>Scratch for the tree writer: pinned once, used only by the write transaction holding the writer lock.</summary>
+    internal byte[] WriterBuffers => _writerBuffers ??= GC.AllocateUninitializedArray<byte>(TreeWriter.BufferSize(PageSize), pinned: true);
+    private byte[]? _writerBuffers;
+
     /// <summary>The file's page size in bytes.</summary>
     public int PageSize { get; }
 

@@ -24,7 +24,7 @@ public sealed class WriteTransaction : KvTransaction
     {
         _base = baseSnapshot;
         _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Pipeline.Grow);
-        _writer = new TreeWriter(_pages);
+        _writer = new TreeWriter(_pages, db.WriterBuffers);
     }
 
     /// <inheritdoc/>

@@ -27,13 +27,19 @@ internal sealed unsafe class TreeWriter
     private readonly byte* _sepB;
     private readonly byte[] _buffers;
 
-    public TreeWriter(TransactionPages pages)
+    /// <summary>Bytes of scratch a writer needs for <paramref name="pageSize"/>.</summary>
+    public static int BufferSize(int pageSize) => pageSize + 3 * (Limits.MaxEntrySize(pageSize) + 16);
+
+    /// <param name="pages">The transaction's page bookkeeping.</param>
+    /// <param name="buffers">Pinned scratch of <see cref="BufferSize"/> bytes, owned by the database and used only
+    /// under the writer lock, so a write transaction allocates no pinned memory of its own.</param>
+    public TreeWriter(TransactionPages pages, byte[] buffers)
     {
         _pages = pages;
         _pageSize = pages.PageSize;
         _maxKeySize = Limits.MaxKeySize(_pageSize);
         int entryMax = Limits.MaxEntrySize(_pageSize) + 16;
-        _buffers = GC.AllocateUninitializedArray<byte>(_pageSize + 3 * entryMax, pinned: true);
+        _buffers = buffers;
         fixed (byte* b = _buffers)
         {
             _scratch = b;
@@ -201,9 +207,13 @@ internal sealed unsafe class TreeWriter
         byte* r = Page(right);
         PageKind kind = leaf ? PageKind.Leaf : PageKind.Branch;
         NodeWriter.Init(r, kind, right, _pages.TxnId, _pageSize);
-        NodeWriter.Clear(p, _pageSize);
-        for (int j = 0; j < s; j++)
-            NodeWriter.Append(p, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
+        if (s != count || index != count)
+        {
+            // Rebuild the left half. (At the right edge, s == count == index: every old entry stays where it is.)
+            NodeWriter.Clear(p, _pageSize);
+            for (int j = 0; j < s; j++)
+                NodeWriter.Append(p, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
+        }
 
         int sepLength;
         if (leaf)
