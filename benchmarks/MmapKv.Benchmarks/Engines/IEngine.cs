@@ -31,6 +31,10 @@ internal interface IEngine : IDisposable
     /// <summary>Bytes the engine's files take on disk (allocated blocks; engine log files excluded).</summary>
     long FileSize();
 
+    /// <summary>Returns once the engine's background work (flushes, compactions) is done, so it does not run
+    /// during another engine's timed steps. Engines without background threads return at once.</summary>
+    void WaitIdle() { }
+
     /// <summary>An engine's own integrity check, where it has one: null when fine, else the problems.</summary>
     string? SelfCheck() => null;
 }

@@ -54,6 +54,20 @@ internal sealed unsafe class RocksDbEngine(EngineSettings settings) : IEngine
 
     public IWriteTxn BeginWrite() => new Writer(_db, _writeOptions);
 
+    /// <summary>Waits (up to a minute) until no memtable flush or compaction is running or pending.</summary>
+    public void WaitIdle()
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (DateTime.UtcNow < deadline)
+        {
+            ulong busy = 0;
+            foreach (string p in (ReadOnlySpan<string>)["rocksdb.num-running-flushes", "rocksdb.num-running-compactions", "rocksdb.mem-table-flush-pending", "rocksdb.compaction-pending"])
+                if (rocksdb_property_int(_db, p, out ulong v) == 0) busy += v;
+            if (busy == 0) return;
+            Thread.Sleep(50);
+        }
+    }
+
     public IReadTxn BeginRead() => new Reader(_db);
 
     /// <summary>SST files, WAL, MANIFEST and OPTIONS; the LOG files are diagnostics, not data.</summary>
@@ -110,7 +124,8 @@ internal sealed unsafe class RocksDbEngine(EngineSettings settings) : IEngine
         public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
         {
             if (_slice != 0) rocksdb_pinnableslice_destroy(_slice); // the previous value stays valid until here
-            fixed (byte* k = key) _slice = rocksdb_get_pinned(_db, _readOptions, k, (nuint)key.Length, out nint err);
+            nint err;
+            fixed (byte* k = key) _slice = rocksdb_get_pinned(_db, _readOptions, k, (nuint)key.Length, out err);
             Check(err, "rocksdb_get_pinned");
             if (_slice == 0) { value = default; return false; }
             byte* v = rocksdb_pinnableslice_value(_slice, out nuint length);

@@ -106,7 +106,7 @@ internal static unsafe partial class Lmdb
 
     public static string Version()
     {
-        nint s = mdb_version(out _, out _, out _);
-        return Marshal.PtrToStringUTF8(s) ?? "LMDB";
+        mdb_version(out int major, out int minor, out int patch);
+        return $"{major}.{minor}.{patch}";
     }
 }

@@ -57,6 +57,9 @@ internal static unsafe partial class RocksDb
     [LibraryImport(Lib)] public static partial byte* rocksdb_iter_value(nint iterator, out nuint length);
     [LibraryImport(Lib)] public static partial void rocksdb_iter_get_error(nint iterator, out nint errptr);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rocksdb_property_int(nint db, string property, out ulong value);
+
     /// <summary>Throws if a call set its error string (which RocksDB allocates and the caller frees).</summary>
     public static void Check(nint err, string call)
     {

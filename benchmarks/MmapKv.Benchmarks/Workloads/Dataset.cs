@@ -48,19 +48,25 @@ internal sealed unsafe class Dataset : IDisposable
     {
         var idx = new int[count];
         for (int i = 0; i < count; i++) idx[i] = from + i;
+        SortByKey(idx);
+        return idx;
+    }
+
+    /// <summary>Sorts entry indices by their keys' bytes, in place.</summary>
+    public void SortByKey(int[] idx)
+    {
         // First 8 key bytes as a big-endian number decide almost every comparison without touching the rest.
-        var prefix = new ulong[count];
-        for (int i = 0; i < count; i++) prefix[i] = BinaryPrimitives.ReadUInt64BigEndian(Key(idx[i]));
+        var prefix = new ulong[idx.Length];
+        for (int i = 0; i < idx.Length; i++) prefix[i] = BinaryPrimitives.ReadUInt64BigEndian(Key(idx[i]));
         Array.Sort(prefix, idx);
         // Fix up runs with equal prefixes (vanishingly rare with random keys, but the order must be exact).
-        for (int i = 1; i < count; i++)
+        for (int i = 1; i < idx.Length; i++)
         {
             if (prefix[i] != prefix[i - 1]) continue;
             int start = i - 1;
-            while (i < count && prefix[i] == prefix[start]) i++;
+            while (i < idx.Length && prefix[i] == prefix[start]) i++;
             Array.Sort(idx, start, i - start, Comparer<int>.Create((a, b) => Key(a).SequenceCompareTo(Key(b))));
         }
-        return idx;
     }
 
     /// <summary>A fixed-seed permutation of <c>[0, count)</c>.</summary>

@@ -16,7 +16,15 @@ internal sealed class Results
     {
         lock (_values)
         {
-            if (!_rows.Any(r => r.Id == row.Id)) _rows.Add(row);
+            if (!_rows.Any(r => r.Id == row.Id))
+            {
+                _rows.Add(row);
+                // Standard rows in the plan's order whatever order they were measured in; others as they came.
+                int Order(Row r) => Array.FindIndex(Workloads.Rows.Standard, x => x.Id == r.Id) is var k and >= 0 ? k : int.MaxValue;
+                var sorted = _rows.Select((r, i) => (r, i)).OrderBy(t => Order(t.r)).ThenBy(t => t.i).Select(t => t.r).ToList();
+                _rows.Clear();
+                _rows.AddRange(sorted);
+            }
             if (!_values.TryGetValue((row.Id, engine), out var list)) _values[(row.Id, engine)] = list = new();
             list.Add(value);
         }

@@ -10,13 +10,22 @@ internal abstract class SuiteBase(RunConfig config, Dataset data, Results result
     protected RunConfig Config { get; } = config;
     protected Dataset Data { get; } = data;
     protected Results Results { get; } = results;
-    protected IProgressSink Progress { get; } = progress;
+    public IProgressSink Progress { get; set; } = progress;
 
     /// <summary>Rows this suite records for one engine in one repetition, in order (for progress totals).</summary>
     public abstract IReadOnlyList<Row> PlannedRows { get; }
 
     /// <summary>Runs every selected workload on one engine once.</summary>
     public abstract void Run(IEngine engine, int repetition);
+
+    /// <summary>
+    /// One repetition over all engines: each engine's suite in turn, in the order given (the caller rotates it).
+    /// Suites with phases that must see the same machine conditions for every engine override this.
+    /// </summary>
+    public virtual void RunRepetition(IReadOnlyList<IEngine> engines, int repetition)
+    {
+        foreach (var e in engines) Run(e, repetition);
+    }
 
     /// <summary>Runs <paramref name="body"/> with a clean heap and returns its wall time in milliseconds.</summary>
     protected static double Timed(Action body)
@@ -87,12 +96,21 @@ internal abstract class SuiteBase(RunConfig config, Dataset data, Results result
         if (!Config.KeepData && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
-    /// <summary>Closes the engine, measures its files and opens it again (a closed database has its final size).</summary>
+    /// <summary>
+    /// Closes the engine, measures its files and opens it again (a closed database has its final size). An untimed
+    /// scan then brings the reopened engine back to the warm state the workloads that follow expect (pages mapped,
+    /// caches filled), as if it had never been closed.
+    /// </summary>
     protected static long SizeAtRest(IEngine engine, string dir)
     {
         engine.Close();
         long bytes = engine.FileSize();
         engine.Open(dir);
+        using var r = engine.BeginRead();
+        using var c = r.OpenCursor();
+        ulong sink = 0;
+        for (bool ok = c.First(); ok; ok = c.Next()) sink += c.Value[0];
+        GC.KeepAlive(sink);
         return bytes;
     }
 
@@ -155,5 +173,4 @@ internal interface IProgressSink
 {
     void Start(IEngine engine, Row row, int repetition);
     void Done(IEngine engine, Row row, int repetition, double value);
-    void Info(string message);
 }

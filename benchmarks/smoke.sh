@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI check of the comparison harness: installs the native peers, builds, and runs every workload on every
+# engine with a tiny N, verifying each result exactly. Exits non-zero if any engine returns a wrong result or a
+# peer library is missing. Takes about a minute, most of it durable commits.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+bash benchmarks/install-peers.sh
+dotnet build benchmarks/MmapKv.Benchmarks -c Release --nologo -v quiet -clp:ErrorsOnly
+dotnet build benchmarks/MmapKv.HotPaths -c Release --nologo -v quiet -clp:ErrorsOnly
+dotnet benchmarks/MmapKv.Benchmarks/bin/Release/net10.0/MmapKv.Benchmarks.dll --smoke "$@"
