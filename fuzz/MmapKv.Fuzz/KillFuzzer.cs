@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using MmapKv.Simulation;
 
 namespace MmapKv.Fuzz;
 
@@ -40,15 +40,15 @@ internal sealed class KillFuzzer(FuzzOptions o)
                         int delay = rng.Next(5) == 0 ? rng.Next(0, 40) : rng.Next(100, 900);
                         try
                         {
-                            long maxAcked = RunAndKill(db, next, threads, TimeSpan.FromMilliseconds(delay), out long acks);
+                            long maxAcked = KillHarness.RunAndKill(ChildDll, db, next, threads, TimeSpan.FromMilliseconds(delay), out long acks);
                             _stats.Count($"acknowledged commits ({threads} thread{(threads == 1 ? "" : "s")})", acks);
-                            long last = Verify(db, maxAcked);
+                            long last = KillHarness.Verify(db, maxAcked);
                             _stats.Count("recovered past the last acknowledged commit", last > maxAcked ? 1 : 0);
                             next = last + 1;
                             _stats.Case();
                             _stats.Count($"kills ({threads} thread{(threads == 1 ? "" : "s")})");
                         }
-                        catch (KillViolation e)
+                        catch (InvariantViolation e)
                         {
                             _stats.Case();
                             string sig = e.Message.Length > 120 ? e.Message[..120] : e.Message;
@@ -74,87 +74,4 @@ internal sealed class KillFuzzer(FuzzOptions o)
         return _stats.Failed ? 1 : 0;
     }
 
-    private sealed class KillViolation(string message, Exception? inner = null) : Exception(message, inner);
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition) throw new KillViolation(message);
-    }
-
-    /// <summary>Starts the child, kills it with SIGKILL <paramref name="after"/> its first acknowledgement; returns the highest acknowledged commit.</summary>
-    private static long RunAndKill(string db, long first, int threads, TimeSpan after, out long acks)
-    {
-        var psi = new ProcessStartInfo("dotnet", new[] { ChildDll, db, first.ToString(System.Globalization.CultureInfo.InvariantCulture), threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var child = Process.Start(psi)!;
-        long max = first - 1, count = 0;
-        var firstAck = new ManualResetEventSlim();
-        var errors = new StringBuilder();
-        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
-        child.BeginErrorReadLine();
-        var reader = Task.Run(() =>
-        {
-            string? line;
-            while ((line = child.StandardOutput.ReadLine()) is not null)
-            {
-                if (!line.StartsWith("ACK ", StringComparison.Ordinal)) continue;
-                long n = long.Parse(line.AsSpan(4), provider: System.Globalization.CultureInfo.InvariantCulture);
-                Interlocked.Increment(ref count);
-                long seen;
-                while ((seen = Interlocked.Read(ref max)) < n && Interlocked.CompareExchange(ref max, n, seen) != seen) { }
-                firstAck.Set();
-            }
-        });
-        bool started = firstAck.Wait(TimeSpan.FromSeconds(60));
-        if (started) Thread.Sleep(after);
-        bool exitedEarly = child.HasExited;
-        try { child.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        child.WaitForExit();
-        reader.Wait(TimeSpan.FromSeconds(10));
-        if (!started) throw new KillViolation("the child did not start committing: " + errors);
-        if (exitedEarly) throw new KillViolation($"the child exited by itself (code {child.ExitCode}): {errors}");
-        acks = Interlocked.Read(ref count);
-        return Interlocked.Read(ref max);
-    }
-
-    /// <summary>ProcessKillTests.Verify: checks the database after a kill; returns the last commit it holds.</summary>
-    private static long Verify(string path, long maxAcked)
-    {
-        KvDatabase db;
-        try { db = KvDatabase.Open(path); }
-        catch (Exception e) { throw new KillViolation($"open after the kill failed: {e.GetType().Name}: {e.Message}", e); }
-        using (db)
-        {
-            var report = db.Check();
-            Require(report.IsValid, "Check() failed after the kill: " + report);
-            using var tx = db.BeginRead();
-            Require(tx.TryGet("last"u8, out var lastBytes), "no commit survived");
-            long last = BitConverter.ToInt64(lastBytes);
-            Require(last >= maxAcked, $"acknowledged commit {maxAcked} lost; the database ends at {last}");
-            for (long n = Math.Max(0, last - 49); n <= last; n++)
-                foreach (char part in "abc")
-                {
-                    Require(tx.TryGet(Key(n, part), out var v), $"commit {n} is missing part {part}");
-                    Require(Encoding.UTF8.GetString(v) == $"value {n}{part}", $"commit {n} part {part} has a wrong value");
-                }
-            using var c = tx.OpenCursor();
-            long entries = 0;
-            for (bool ok = c.Seek("c"u8); ok && c.Key[0] == (byte)'c'; ok = c.Next())
-            {
-                long n = long.Parse(Encoding.UTF8.GetString(c.Key[1..11]), System.Globalization.CultureInfo.InvariantCulture);
-                Require(n >= last - 49 && n <= last, $"commit {n} is outside the window [{last - 49}, {last}] (partly visible or not deleted)");
-                entries++;
-            }
-            long window = Math.Min(50, last + 1);
-            long overflow = Enumerable.Range(0, (int)window).Count(i => (last - i) % 7 == 0);
-            Require(entries == window * 3 + overflow, $"expected {window * 3 + overflow} entries in the window, found {entries}");
-            return last;
-        }
-    }
-
-    private static byte[] Key(long n, char part) => Encoding.UTF8.GetBytes($"c{n:D10}/{part}");
 }
