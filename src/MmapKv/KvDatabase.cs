@@ -239,7 +239,7 @@ public sealed partial class KvDatabase : IDisposable
     public KvStats GetStats()
     {
         using var tx = BeginRead();
-        return KvStats.Collect(tx, Storage.Length, _readers.Count() - 1);
+        return KvStats.Collect(tx, Storage.Length, _readers.Count() - 1, _allocator?.PendingCount ?? 0);
     }
 
     private void AddReference()

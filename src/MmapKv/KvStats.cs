@@ -28,6 +28,11 @@ public sealed record KvStats
     public required long PageCount { get; init; }
     /// <summary>Free pages (reusable now, or once older readers and the quarantine allow).</summary>
     public required long FreePages { get; init; }
+    /// <summary>
+    /// Of the free pages, those not yet reusable: an open reader may still see them, or the commit that freed them
+    /// is not durable yet (quarantine). A long-lived reader shows up here.
+    /// </summary>
+    public required long HeldFreePages { get; init; }
     /// <summary>Pages that hold the free-space map itself (its directory and bitmap pages).</summary>
     public required long FreeMapPages { get; init; }
     /// <summary>Id of the commit these figures describe.</summary>
@@ -44,7 +49,7 @@ public sealed record KvStats
     /// <summary>Total entries across the default and named trees.</summary>
     public long TotalEntries => Main.Entries + Trees.Sum(t => t.Entries);
 
-    internal static KvStats Collect(ReadTransaction tx, long fileSize, int readers)
+    internal static KvStats Collect(ReadTransaction tx, long fileSize, int readers, long held)
     {
         var ctx = tx.Context;
         var meta = tx.SnapshotMeta;
@@ -60,6 +65,7 @@ public sealed record KvStats
             FileSize = fileSize,
             PageCount = ctx.PageCount,
             FreePages = free,
+            HeldFreePages = held,
             FreeMapPages = meta.FreeMapPages + bitmaps.Length,
             TxnId = tx.TxnId,
             DurableTxnId = tx.Db.DurableTxnId,

@@ -26,7 +26,8 @@ internal sealed class PageAllocator
     public long PageCount { get; set; }
 
     /// <summary>Pages freed by commits that some reader or the quarantine still protects.</summary>
-    public long PendingCount { get; private set; }
+    public long PendingCount { get => Volatile.Read(ref _pendingCount); private set => Volatile.Write(ref _pendingCount, value); }
+    private long _pendingCount;
 
     /// <summary>The committed free map's bitmap pages, in order (docs/format.md §7).</summary>
     public List<long> BitmapIds { get; set; }
@@ -63,12 +64,5 @@ internal sealed class PageAllocator
             PendingCount -= pages.Length;
             foreach (long id in pages) Pool.Add(id);
         }
-    }
-
-    /// <summary>Every page that is free but not in the pool.</summary>
-    public IEnumerable<long> PendingIds()
-    {
-        foreach (var (_, pages) in _pending)
-            foreach (long id in pages) yield return id;
     }
 }
