@@ -40,6 +40,7 @@ internal static class StatCommand
             ("  overflow", N(overflow)),
             ("  catalog", N(catalog)),
             ("  free", N(s.FreePages)),
+            ("    held", $"{N(s.HeldFreePages)} (free but still protected by a reader or the quarantine)"),
             ("  free map", N(s.FreeMapPages)),
             ("depth", N(trees.Max(t => t.Depth))),
             ("trees", $"{N(s.Trees.Count)} named, plus the default tree"),
