@@ -3,6 +3,7 @@ using System.Text;
 using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Simulation;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -46,6 +47,24 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     }
 
     private static KvOptions Options => new() { DeferredFlushInterval = TimeSpan.Zero, MaxSize = 64L << 20 };
+
+    /// <summary>A depth-2 tree of 800 keys with every third deleted, so the free map has bits set.</summary>
+    private static string DepthTwoSeed(TempDir dir)
+    {
+        string seed = dir.File("seed.mkv");
+        using var db = KvDatabase.Open(seed, Options);
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
+            tx.Commit();
+        }
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
+            tx.Commit();
+        }
+        return seed;
+    }
 
     private static byte[] K(int i) => Encoding.UTF8.GetBytes($"key{i:D5}");
 
@@ -202,7 +221,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     public void DagTree_DeleteTree_FinishesQuickly()
     {
         using var dir = new TempDir();
-        string path = Save(dir, CraftDag(4096, 8, 200));
+        string path = Save(dir, HostileFiles.Dag(4096, 8, 200));
         using var db = OpenAllowed(path);
         if (db is null) return;
         Allowed("DeleteTree(dag)", () =>
@@ -217,58 +236,10 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     public void DagTree_CompactCopy_FinishesQuickly()
     {
         using var dir = new TempDir();
-        string path = Save(dir, CraftDag(4096, 8, 200));
+        string path = Save(dir, HostileFiles.Dag(4096, 8, 200));
         using var db = OpenAllowed(path);
         if (db is null) return;
         Allowed("CopyTo(compact)", () => db.CopyTo(Stream.Null, compact: true));
-    }
-
-    /// <summary>The fuzzer's Corpus.CraftDag: see <see cref="DagTree_DeleteTree_FinishesQuickly"/>.</summary>
-    private static unsafe byte[] CraftDag(int ps, int depth, int fanout)
-    {
-        long leafId = 3 + depth - 1;
-        long pageCount = leafId + 1;
-        var b = new byte[pageCount * ps];
-        fixed (byte* p = b)
-        {
-            var raw = new byte[16];
-            for (int level = 0; level < depth - 1; level++)
-            {
-                long id = 3 + level;
-                byte* page = p + id * ps;
-                NodeWriter.Init(page, PageKind.Branch, id, 1, ps);
-                for (int j = 0; j < fanout; j++)
-                {
-                    int keyLength = j == 0 ? 0 : 2;
-                    raw[0] = (byte)(j >> 8);
-                    raw[1] = (byte)j;
-                    Unsafe.WriteUnaligned(ref raw[keyLength], id + 1);
-                    NodeWriter.Append(page, raw.AsSpan(0, keyLength + 8), keyLength);
-                }
-            }
-            WriteLeaf(p + leafId * ps, leafId, ps, "a"u8.ToArray(), "b"u8.ToArray());
-            var dag = new TreeDescriptor { Root = 3, Depth = depth, Entries = 1, BranchPages = depth - 1, LeafPages = 1 };
-            var desc = new byte[TreeDescriptor.Size];
-            dag.Write(desc);
-            WriteLeaf(p + 2L * ps, 2, ps, "dag"u8.ToArray(), desc);
-            for (long id = 2; id < pageCount; id++) PageHeader.SetChecksum(p + id * ps, Checksum.OfPage(p + id * ps, ps));
-            MetaPage.Write(p, new MetaRecord
-            {
-                PageSize = ps, TxnId = 1, PageCount = pageCount, Main = dag,
-                Catalog = new TreeDescriptor { Root = 2, Depth = 1, Entries = 1, LeafPages = 1 },
-            });
-        }
-        return b;
-    }
-
-    private static unsafe void WriteLeaf(byte* page, long id, int ps, byte[] key, byte[] value)
-    {
-        NodeWriter.Init(page, PageKind.Leaf, id, 1, ps);
-        var raw = new byte[key.Length + 4 + value.Length];
-        key.CopyTo(raw, 0);
-        BitConverter.TryWriteBytes(raw.AsSpan(key.Length), (uint)value.Length);
-        value.CopyTo(raw, key.Length + 4);
-        NodeWriter.Append(page, raw, key.Length);
     }
 
     // ------------------------------------------------------------------ 4. the free map says a live page is free
@@ -288,20 +259,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     public unsafe void FreeMapMarksALiveLeafFree_DeleteThrowsCorruptOrSucceeds()
     {
         using var dir = new TempDir();
-        string seed = dir.File("seed.mkv");
-        using (var db = KvDatabase.Open(seed, Options))
-        {
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
-                tx.Commit();
-            }
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
-                tx.Commit();
-            }
-        }
+        string seed = DepthTwoSeed(dir);
         var file = File.ReadAllBytes(seed);
         var meta = ActiveMeta(file);
         int ps = meta.PageSize;
@@ -342,20 +300,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     public unsafe void FreeMapMarksLivePagesFree_WritesThrowCorruptOrSucceed()
     {
         using var dir = new TempDir();
-        string seed = dir.File("seed.mkv");
-        using (var db = KvDatabase.Open(seed, Options))
-        {
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
-                tx.Commit();
-            }
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
-                tx.Commit();
-            }
-        }
+        string seed = DepthTwoSeed(dir);
         var file = File.ReadAllBytes(seed);
         var meta = ActiveMeta(file);
         int ps = meta.PageSize;
@@ -397,20 +342,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     public unsafe void FreeMapMarksRandomLivePagesFree_Variants_WritesThrowCorruptOrSucceed()
     {
         using var dir = new TempDir();
-        string seed = dir.File("seed.mkv");
-        using (var db = KvDatabase.Open(seed, Options))
-        {
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i++) tx.Put(K(i), new byte[30 + i % 50]);
-                tx.Commit();
-            }
-            using (var tx = db.BeginWrite())
-            {
-                for (int i = 0; i < 800; i += 3) tx.Delete(K(i));
-                tx.Commit();
-            }
-        }
+        string seed = DepthTwoSeed(dir);
         var file = File.ReadAllBytes(seed);
         var meta = ActiveMeta(file);
         int ps = meta.PageSize;
