@@ -40,6 +40,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the smallest key.</summary>
     public bool First()
     {
+        using var use = _tx.Use();
         ThrowIfUnusable();
         return Moved(_path.First(_tx.Context, _tree.Desc));
     }
@@ -47,6 +48,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the largest key.</summary>
     public bool Last()
     {
+        using var use = _tx.Use();
         ThrowIfUnusable();
         return Moved(_path.Last(_tx.Context, _tree.Desc));
     }
@@ -54,14 +56,16 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the first key that is greater than or equal to <paramref name="key"/>.</summary>
     public bool Seek(ReadOnlySpan<byte> key)
     {
-        ThrowIfUnusable();
         _tx.CheckKey(key);
+        using var use = _tx.Use();
+        ThrowIfUnusable();
         return Moved(_path.Seek(_tx.Context, _tree.Desc, key, out _));
     }
 
     /// <summary>Moves to the next key. Returns false at the end.</summary>
     public bool Next()
     {
+        using var use = _tx.Use();
         ThrowIfUnusable();
         if (IsStale)
         {
@@ -75,6 +79,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the previous key. Returns false at the start.</summary>
     public bool Prev()
     {
+        using var use = _tx.Use();
         ThrowIfUnusable();
         if (IsStale)
         {
@@ -90,6 +95,7 @@ public sealed class KvCursor : IDisposable
     {
         get
         {
+            using var use = _tx.Use();
             var leaf = Current(out int i);
             return leaf.KeyAt(i);
         }
@@ -101,6 +107,7 @@ public sealed class KvCursor : IDisposable
     {
         get
         {
+            using var use = _tx.Use();
             var leaf = Current(out int i);
             return leaf.ValueAt(i, _tx.Context);
         }

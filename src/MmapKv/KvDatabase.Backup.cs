@@ -70,7 +70,7 @@ public sealed partial class KvDatabase
     /// </summary>
     private unsafe void CopyPagesTo(Stream destination)
     {
-        using var tx = BeginRead();
+        using var tx = BeginRead(internalUse: true);
         var meta = tx.SnapshotMeta;
         var page = new byte[PageSize];
         fixed (byte* p = page) MetaPage.Write(p, meta);
@@ -89,7 +89,7 @@ public sealed partial class KvDatabase
     /// <summary>Rebuilds every tree in key order into a new file, so leaves come out full (append splits).</summary>
     private void CompactInto(string path)
     {
-        using var source = BeginRead();
+        using var source = BeginRead(internalUse: true);
         using var target = Open(path, Options with { ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate });
         using (var tx = target.BeginWrite())
         {

@@ -16,10 +16,13 @@ public sealed partial class KvDatabase : IDisposable
     private readonly ReaderTable _readers;
     private readonly PageAllocator? _allocator;
     private Snapshot _current;
-    private int _references = 1;   // the database itself, plus one per open transaction
-    private int _disposed;
+    private int _references = 1;   // the database itself, plus one per open transaction (the map lives while > 0)
+    private int _disposed;         // Dispose was called: no new transactions start
+    private volatile bool _closed; // set under _closeGate by Dispose: no commit publishes, open transactions fail
+    private readonly object _closeGate = new();
     private readonly Timer? _flushTimer;
     private readonly Func<Snapshot> _currentGetter;
+    private string? _writerSite;   // where the open write transaction started, with TrackTransactions
 
     internal IStorage Storage { get; }
     internal CommitPipeline Pipeline { get; }
@@ -55,7 +58,7 @@ public sealed partial class KvDatabase : IDisposable
         MaxKeySize = Limits.MaxKeySize(PageSize);
         _current = new Snapshot(meta);
         _currentGetter = () => Current;
-        _readers = new ReaderTable(options.MaxReaders);
+        _readers = new ReaderTable(options.MaxReaders, options.LeakedReaderGracePeriod, options.TrackTransactions);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
         if (!storage.IsReadOnly)
         {
@@ -119,12 +122,27 @@ public sealed partial class KvDatabase : IDisposable
     }
 
     /// <summary>Starts a read transaction on the newest commit. Never blocks.</summary>
-    public ReadTransaction BeginRead()
+    /// <exception cref="ReaderSlotsFullException">All <see cref="KvOptions.MaxReaders"/> slots are held by open read
+    /// transactions (the message names the oldest).</exception>
+    public ReadTransaction BeginRead() => BeginRead(internalUse: false);
+
+    /// <summary>
+    /// A read transaction; <paramref name="internalUse"/> takes one of the reader slots kept for the database's
+    /// own reads (Check, GetStats, CopyTo), so they work however many user readers are open (L1).
+    /// </summary>
+    internal ReadTransaction BeginRead(bool internalUse)
     {
         AddReference();
         try
         {
-            int slot = _readers.Acquire(_currentGetter, out var snapshot);
+            string? site = Options.TrackTransactions ? CallSite() : null;
+            int slot = _readers.TryAcquire(_currentGetter, internalUse, site, out var snapshot);
+            if (slot < 0)
+            {
+                ReclaimAbandonedReaders();
+                slot = _readers.TryAcquire(_currentGetter, internalUse, site, out snapshot);
+                if (slot < 0) throw _readers.FullError();
+            }
             return new ReadTransaction(this, snapshot, slot);
         }
         catch
@@ -140,25 +158,82 @@ public sealed partial class KvDatabase : IDisposable
         ReleaseReference();
     }
 
+    /// <summary>
+    /// Called by the finalizer of a read transaction that was never disposed. Its slot keeps protecting the
+    /// snapshot for the grace period; a later reclaim frees it and drops its reference (L2).
+    /// </summary>
+    internal void AbandonRead(int slot) => _readers.Abandon(slot);
+
+    /// <summary>Frees the slots of abandoned readers whose grace period has passed, with the references they held.</summary>
+    private void ReclaimAbandonedReaders()
+    {
+        for (int n = _readers.ReclaimAbandoned(); n > 0; n--) ReleaseReference();
+    }
+
+    private static string CallSite() => new System.Diagnostics.StackTrace(2, fNeedFileInfo: true).ToString();
+
     /// <summary>Starts the write transaction, waiting while another one is open.</summary>
     /// <exception cref="InvalidOperationException">The database is read-only.</exception>
     /// <exception cref="StorageFailedException">An earlier flush failed; reopen the database.</exception>
-    public WriteTransaction BeginWrite()
+    public WriteTransaction BeginWrite() => BeginWrite(Timeout.InfiniteTimeSpan);
+
+    /// <summary>Starts the write transaction, waiting at most <paramref name="timeout"/> while another one is open.</summary>
+    /// <exception cref="TimeoutException">Another write transaction stayed open for the whole timeout (the message
+    /// says where it was started when <see cref="KvOptions.TrackTransactions"/> is on).</exception>
+    /// <exception cref="InvalidOperationException">The database is read-only.</exception>
+    /// <exception cref="StorageFailedException">An earlier flush failed; reopen the database.</exception>
+    public WriteTransaction BeginWrite(TimeSpan timeout)
     {
         ThrowIfNotWritable();
+        CheckTimeout(timeout);
         AddReference();
-        _writerLock.Wait();
+        bool entered;
+        try { entered = _writerLock.Wait(timeout); }
+        catch { ReleaseReference(); throw; }
+        if (!entered)
+        {
+            ReleaseReference();
+            throw WriterTimeout(timeout);
+        }
         return StartWriteLocked();
     }
 
     /// <summary>Starts the write transaction, awaiting (not blocking) while another one is open.</summary>
-    public async ValueTask<WriteTransaction> BeginWriteAsync(CancellationToken cancellationToken = default)
+    public ValueTask<WriteTransaction> BeginWriteAsync(CancellationToken cancellationToken = default) =>
+        BeginWriteAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Starts the write transaction, awaiting at most <paramref name="timeout"/> while another one is open.</summary>
+    /// <exception cref="TimeoutException">Another write transaction stayed open for the whole timeout.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled first.</exception>
+    public async ValueTask<WriteTransaction> BeginWriteAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
+        CheckTimeout(timeout);
         AddReference();
-        try { await _writerLock.WaitAsync(cancellationToken).ConfigureAwait(false); }
+        bool entered;
+        try { entered = await _writerLock.WaitAsync(timeout, cancellationToken).ConfigureAwait(false); }
         catch { ReleaseReference(); throw; }
+        if (!entered)
+        {
+            ReleaseReference();
+            throw WriterTimeout(timeout);
+        }
         return StartWriteLocked();
+    }
+
+    private static void CheckTimeout(TimeSpan timeout)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or Timeout.InfiniteTimeSpan).");
+    }
+
+    private TimeoutException WriterTimeout(TimeSpan timeout)
+    {
+        string? site = Volatile.Read(ref _writerSite);
+        return new TimeoutException(
+            $"Timed out after {timeout.TotalMilliseconds:0} ms waiting to begin a write transaction: another write transaction is still open " +
+            "(one writer at a time; commit or dispose it). " +
+            (site is null ? "Set KvOptions.TrackTransactions = true to record where it was started." : "It was started at:\n" + site));
     }
 
     private void ThrowIfNotWritable()
@@ -171,13 +246,16 @@ public sealed partial class KvDatabase : IDisposable
     {
         try
         {
+            ObjectDisposedException.ThrowIf(_closed, this); // disposed while this writer waited for the lock
             if (Pipeline.Poison is { } poison)
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
             Storage.VerifyLength();
             if (Current.TxnId == long.MaxValue) // the next id would not fit the format (M1); only a damaged file gets here
                 throw new CorruptDatabaseException("the transaction id is at its maximum; the file's meta record is damaged");
-            // Reuse rule: pages freed at or before both the oldest reader's snapshot (R1) and the durable commit (R2).
-            _allocator!.Release(Math.Min(_readers.OldestSnapshot(), Pipeline.DurableTxn));
+            ReclaimAbandonedReaders();
+            // Reuse rules R1, R2 and R2b (PageAllocator).
+            _allocator!.Release(_readers.OldestSnapshot(), Pipeline.DurableTxn, Pipeline.FlushedTxn);
+            if (Options.TrackTransactions) Volatile.Write(ref _writerSite, CallSite());
             return new WriteTransaction(this, Current, _allocator);
         }
         catch
@@ -190,6 +268,7 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Called once by the write transaction when it ends, committed or not.</summary>
     internal void EndWrite()
     {
+        Volatile.Write(ref _writerSite, null);
         _writerLock.Release();
         ReleaseReference();
     }
@@ -198,25 +277,33 @@ public sealed partial class KvDatabase : IDisposable
     internal unsafe PageContext ContextAt(long pageCount, PageVerifier? verifier = null) => new(Storage.Base, PageSize, pageCount, verifier);
 
     /// <summary>Makes a commit visible to new transactions and queues it for flushing. Under the writer lock.</summary>
+    /// <exception cref="ObjectDisposedException">The database was disposed: the commit is refused, so that every
+    /// commit that returned before <see cref="Dispose"/> is covered by its flush.</exception>
     internal void Publish(Snapshot snapshot, List<(long First, long Pages)> ranges)
     {
-        Pipeline.Enqueue(snapshot.Meta, ranges);
-        Volatile.Write(ref _current, snapshot);
+        lock (_closeGate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            Pipeline.Enqueue(snapshot.Meta, ranges);
+            Volatile.Write(ref _current, snapshot);
+        }
     }
+
+    /// <summary>Whether <see cref="Dispose"/> was called; open transactions check it and throw <see cref="ObjectDisposedException"/>.</summary>
+    internal bool IsClosed => _closed;
 
     /// <summary>Deferred commits accumulate until a flush; past a threshold one is forced so freed pages can be reused.</summary>
     /// <summary>Whether enough deferred work has piled up that the committer should flush now.</summary>
     internal bool DeferredFlushDue => Pipeline.PendingPages * PageSize >= Options.DeferredFlushBytes;
 
     /// <summary>The interval flush for deferred commits. Runs on a timer thread, so it must never throw.</summary>
+    /// <remarks>It takes no reference: <see cref="Dispose"/> waits for a running callback before it flushes and
+    /// closes, so the map is always there while this runs.</remarks>
     private void BackgroundFlush()
     {
-        if (Pipeline.DurableTxn >= Pipeline.LatestTxn || Pipeline.Poison is not null) return;
-        try { AddReference(); }
-        catch (ObjectDisposedException) { return; }
+        if (_closed || Pipeline.DurableTxn >= Pipeline.LatestTxn || Pipeline.Poison is not null) return;
         try { Pipeline.FlushAll(); }
         catch (Exception) { /* recorded as the pipeline's poison; the next writer or Flush() reports it */ }
-        finally { ReleaseReference(); }
     }
 
     /// <summary>Makes every commit so far durable (the deferred ones included).</summary>
@@ -229,17 +316,19 @@ public sealed partial class KvDatabase : IDisposable
     }
 
     /// <summary>Runs the full integrity check (see docs/format.md §9) on the newest commit.</summary>
+    /// <remarks>Works however many read transactions are open: it has a reader slot of its own.</remarks>
     public CheckReport Check()
     {
-        using var tx = BeginRead();
+        using var tx = BeginRead(internalUse: true);
         return DatabaseChecker.Run(tx, Storage.Length);
     }
 
-    /// <summary>Sizes and counts of the newest commit.</summary>
+    /// <summary>Sizes and counts of the newest commit, and the open read transactions.</summary>
+    /// <remarks>Works however many read transactions are open: it has a reader slot of its own.</remarks>
     public KvStats GetStats()
     {
-        using var tx = BeginRead();
-        return KvStats.Collect(tx, Storage.Length, _readers.Count() - 1, _allocator?.PendingCount ?? 0);
+        using var tx = BeginRead(internalUse: true);
+        return KvStats.Collect(tx, Storage.Length, _readers.Snapshot(), _allocator?.PendingCount ?? 0);
     }
 
     private void AddReference()
@@ -255,32 +344,49 @@ public sealed partial class KvDatabase : IDisposable
     private void ReleaseReference()
     {
         if (Interlocked.Decrement(ref _references) != 0) return;
-        _flushTimer?.Dispose();
-        // Last user gone: make deferred commits durable, then unmap. Never earlier: a live reader's spans point into the map.
+        // Last user gone (Dispose already flushed and closed the file): unmap. Never earlier, because a live
+        // transaction's spans point into the map.
+        Pipeline.Dispose(); // stops the flusher thread before the map goes away
+        Storage.Dispose();
+        _writerLock.Dispose();
+    }
+
+    /// <summary>
+    /// Closes the database. When it returns, every commit that returned before it is durable (deferred ones
+    /// included) and the file lock is released, so this or another process can open the file at once.
+    /// </summary>
+    /// <remarks>
+    /// Transactions still open are not waited for: their next use throws <see cref="ObjectDisposedException"/>
+    /// (a write transaction's changes are discarded), and the map stays until the last of them is disposed or
+    /// collected, so spans they handed out never fault.
+    /// </remarks>
+    /// <exception cref="StorageFailedException">The final flush failed; the file is closed anyway, and the commits
+    /// not flushed may be lost.</exception>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        lock (_closeGate) _closed = true; // from here on no commit is published (see Publish)
         try
         {
+            if (_flushTimer is not null)
+            {
+                // Wait for a running interval flush: it must not touch the pipeline after the file is closed.
+                using var stopped = new ManualResetEvent(false);
+                if (_flushTimer.Dispose(stopped)) stopped.WaitOne();
+            }
+            ReclaimAbandonedReaders();
             if (!Storage.IsReadOnly && Pipeline.Poison is null)
             {
                 Pipeline.FlushAll();
-                // Give back space allocated ahead of use: no meta references pages past the high-water mark.
-                Storage.Shrink(Current.Meta.PageCount * PageSize);
+                // Give back space allocated ahead of use (no meta references pages past the high-water mark), but
+                // only when no transaction is left: a leftover writer may have handed out spans of pages there.
+                if (Volatile.Read(ref _references) == 1) Storage.Shrink(Current.Meta.PageCount * PageSize);
             }
         }
         finally
         {
-            Pipeline.Dispose(); // stops the flusher thread before the map goes away
-            Storage.Dispose();
-            _writerLock.Dispose();
+            Storage.CloseFile(); // releases the lock; the map stays for leftover transactions
+            ReleaseReference();
         }
-    }
-
-    /// <summary>
-    /// Closes the database: flushes deferred commits, then unmaps the file and releases its lock. If transactions
-    /// are still open, new ones are refused at once and the file is closed when the last one ends.
-    /// </summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        ReleaseReference();
     }
 }

@@ -41,8 +41,28 @@ public sealed record KvOptions
     /// </summary>
     public bool VerifyChecksums { get; init; }
 
-    /// <summary>Most read transactions open at once. Default: 1024.</summary>
+    /// <summary>
+    /// Most read transactions open at once. Default: 1024. Beyond it <see cref="KvDatabase.BeginRead()"/> throws
+    /// <see cref="ReaderSlotsFullException"/>; <see cref="KvDatabase.Check"/>, <see cref="KvDatabase.GetStats"/>
+    /// and <see cref="KvDatabase.CopyTo(string, bool)"/> have slots of their own and keep working.
+    /// </summary>
     public int MaxReaders { get; init; } = 1024;
+
+    /// <summary>
+    /// Record where each transaction was started (a stack trace), so that <see cref="KvDatabase.GetStats"/>,
+    /// <see cref="ReaderSlotsFullException"/> and the <see cref="TimeoutException"/> of
+    /// <see cref="KvDatabase.BeginWrite(TimeSpan)"/> can name the code that leaked one. Costs a stack trace per
+    /// transaction: for debugging. Default: false.
+    /// </summary>
+    public bool TrackTransactions { get; init; }
+
+    /// <summary>
+    /// A read transaction that was never disposed and has been garbage-collected keeps protecting its snapshot
+    /// for this long after its finalizer ran; then its slot and the pages it held are reclaimed. Spans taken from
+    /// it must not be read after that (see docs/durability.md, "Leaked read transactions").
+    /// <see cref="Timeout.InfiniteTimeSpan"/> never reclaims. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan LeakedReaderGracePeriod { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Unix permission bits for a newly created file. Default: owner read/write only (0600).</summary>
     public int CreateMode { get; init; } = Convert.ToInt32("600", 8);
@@ -59,6 +79,8 @@ public sealed record KvOptions
             throw new ArgumentOutOfRangeException(nameof(Durability), Durability, "Unknown durability mode.");
         if (DeferredFlushInterval < TimeSpan.Zero && DeferredFlushInterval != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(DeferredFlushInterval), DeferredFlushInterval, "The interval must not be negative.");
+        if (LeakedReaderGracePeriod < TimeSpan.Zero && LeakedReaderGracePeriod != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(LeakedReaderGracePeriod), LeakedReaderGracePeriod, "The grace period must not be negative.");
         if (DeferredFlushBytes < 1)
             throw new ArgumentOutOfRangeException(nameof(DeferredFlushBytes), DeferredFlushBytes, "The threshold must be positive.");
         if ((CreateMode & ~0x1FF) != 0)

@@ -41,6 +41,13 @@ public sealed record KvStats
     public required long DurableTxnId { get; init; }
     /// <summary>Read transactions open, not counting the one used to collect these figures.</summary>
     public required int ActiveReaders { get; init; }
+    /// <summary>How long the oldest open read transaction has been open; zero when none is.</summary>
+    public TimeSpan OldestReaderAge => Readers.Count == 0 ? TimeSpan.Zero : Readers[0].Age;
+    /// <summary>
+    /// The open read transactions, oldest first, with where each was started when
+    /// <see cref="KvOptions.TrackTransactions"/> is on. A reader that stays here long is holding space.
+    /// </summary>
+    public required IReadOnlyList<ReaderInfo> Readers { get; init; }
     /// <summary>The default tree.</summary>
     public required TreeStats Main { get; init; }
     /// <summary>The named trees, by name.</summary>
@@ -49,7 +56,7 @@ public sealed record KvStats
     /// <summary>Total entries across the default and named trees.</summary>
     public long TotalEntries => Main.Entries + Trees.Sum(t => t.Entries);
 
-    internal static KvStats Collect(ReadTransaction tx, long fileSize, int readers, long held)
+    internal static KvStats Collect(ReadTransaction tx, long fileSize, IReadOnlyList<ReaderInfo> readers, long held)
     {
         var ctx = tx.Context;
         var meta = tx.SnapshotMeta;
@@ -69,7 +76,8 @@ public sealed record KvStats
             FreeMapPages = meta.FreeMapPages + bitmaps.Length,
             TxnId = tx.TxnId,
             DurableTxnId = tx.Db.DurableTxnId,
-            ActiveReaders = readers,
+            ActiveReaders = readers.Count,
+            Readers = readers,
             Main = TreeStats.From(null, tx.MainTree.Desc),
             Trees = trees,
         };

@@ -20,6 +20,7 @@ public abstract class KvTransaction : IDisposable
     internal readonly TreeState CatalogTree;
     private protected bool _ended;
     private protected string? _endReason;
+    private int _busy; // 1 while a public operation runs: detects use from two threads at once (see Enter)
 
     private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta)
     {
@@ -56,6 +57,7 @@ public abstract class KvTransaction : IDisposable
     /// <summary>Opens the named tree if it exists (in a write transaction, also if it was created in it).</summary>
     public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree)
     {
+        using var use = Use();
         ThrowIfEnded();
         var state = FindTree(name);
         tree = state is null ? null : new KvTree(this, state);
@@ -63,11 +65,15 @@ public abstract class KvTransaction : IDisposable
     }
 
     /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
-    public virtual IReadOnlyList<string> GetTreeNames()
+    public IReadOnlyList<string> GetTreeNames()
     {
+        using var use = Use();
         ThrowIfEnded();
-        return CommittedTreeNames();
+        return TreeNames();
     }
+
+    /// <summary>The names as this transaction sees them (a write transaction adds its own creations and deletions).</summary>
+    private protected virtual IReadOnlyList<string> TreeNames() => CommittedTreeNames();
 
     /// <summary>Names in this transaction's catalog tree, in byte order.</summary>
     private protected List<string> CommittedTreeNames()
@@ -102,16 +108,43 @@ public abstract class KvTransaction : IDisposable
 
     internal bool TryGet(TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
-        ThrowIfEnded(tree);
         CheckKey(key);
+        using var use = Use();
+        ThrowIfEnded(tree);
         return TreeReader.TryGet(Context, tree.Desc, key, out value);
     }
 
     internal KvCursor OpenCursor(TreeState tree)
     {
+        using var use = Use();
         ThrowIfEnded(tree);
         return new KvCursor(this, tree);
     }
+
+    /// <summary>
+    /// Marks the transaction busy for one public operation; disposing the scope clears the mark. A second thread
+    /// that enters meanwhile gets <see cref="InvalidOperationException"/> before it touches any state, so racing
+    /// callers never see each other's half-made changes, and in particular never a
+    /// <see cref="CorruptDatabaseException"/>, which must mean that the file is damaged (invariant L3).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal UseScope Use()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0) ThrowConcurrentUse();
+        return new UseScope(this);
+    }
+
+    internal readonly ref struct UseScope
+    {
+        private readonly KvTransaction _tx;
+        public UseScope(KvTransaction tx) => _tx = tx;
+        public void Dispose() => Volatile.Write(ref _tx._busy, 0);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowConcurrentUse() => throw new InvalidOperationException(
+        "The transaction is in use by another thread. A transaction and its cursors and trees must not be used by two threads at once; " +
+        "give each thread its own read transaction, and hand the write transaction from one thread to the next (for example across await).");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckKey(ReadOnlySpan<byte> key)
@@ -127,13 +160,13 @@ public abstract class KvTransaction : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfEnded()
     {
-        if (_ended) ThrowEnded();
+        if (_ended || Db.IsClosed) ThrowEnded();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfEnded(TreeState tree)
     {
-        if (_ended || tree.Deleted) ThrowEnded(tree);
+        if (_ended || tree.Deleted || Db.IsClosed) ThrowEnded(tree);
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -141,12 +174,15 @@ public abstract class KvTransaction : IDisposable
     {
         if (tree is { Deleted: true }) throw new InvalidOperationException($"The tree '{tree.Name}' was deleted in this transaction.");
         if (_endReason is not null) throw new InvalidOperationException(_endReason);
+        if (!_ended) throw new ObjectDisposedException(GetType().Name, "The database was disposed while this transaction was open; dispose the transaction.");
         throw new ObjectDisposedException(GetType().Name, "The transaction has ended (committed, aborted or disposed).");
     }
 
     /// <summary>Ends the transaction. A write transaction that was not committed is aborted.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is using the transaction right now.</exception>
     public void Dispose()
     {
+        using var use = Use();
         if (_ended) return;
         _ended = true;
         End();

@@ -23,7 +23,12 @@ public sealed class KvTree
     /// <summary>Number of entries, as of this transaction.</summary>
     public long Count
     {
-        get { _tx.ThrowIfEnded(_state); return _state.Desc.Entries; }
+        get
+        {
+            using var use = _tx.Use();
+            _tx.ThrowIfEnded(_state);
+            return _state.Desc.Entries;
+        }
     }
 
     /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>

@@ -33,9 +33,19 @@ public sealed class ReadTransaction : KvTransaction
     /// <exception cref="KeyNotFoundException">No tree has that name in this snapshot.</exception>
     public override KvTree OpenTree(string name)
     {
+        using var use = Use();
         ThrowIfEnded();
         return new KvTree(this, FindTree(name) ?? throw new KeyNotFoundException($"No tree named '{name}' exists."));
     }
 
     private protected override void End() => Db.EndRead(_readerSlot);
+
+    /// <summary>
+    /// A reader that was never disposed and is now unreachable: its slot starts the grace period after which the
+    /// pages it holds may be reused (L2). Only an undisposed transaction gets here (Dispose suppresses this).
+    /// </summary>
+    ~ReadTransaction()
+    {
+        if (!_ended) Db.AbandonRead(_readerSlot);
+    }
 }

@@ -44,8 +44,9 @@ public sealed class WriteTransaction : KvTransaction
 
     internal void Put(TreeState tree, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        ThrowIfEnded(tree);
         CheckKey(key);
+        using var use = Use();
+        ThrowIfEnded(tree);
         _version++;
         try { _writer.Put(tree, key, value); }
         catch (Exception e) { Fail(e); throw; }
@@ -53,8 +54,9 @@ public sealed class WriteTransaction : KvTransaction
 
     internal bool Delete(TreeState tree, ReadOnlySpan<byte> key)
     {
-        ThrowIfEnded(tree);
         CheckKey(key);
+        using var use = Use();
+        ThrowIfEnded(tree);
         _version++;
         try { return _writer.Delete(tree, key); }
         catch (Exception e) { Fail(e); throw; }
@@ -63,6 +65,7 @@ public sealed class WriteTransaction : KvTransaction
     /// <summary>Opens the named tree, creating it (empty) if it does not exist. A new tree is kept even if left empty.</summary>
     public override KvTree OpenTree(string name)
     {
+        using var use = Use();
         ThrowIfEnded();
         var state = FindTree(name);
         if (state is null)
@@ -84,9 +87,8 @@ public sealed class WriteTransaction : KvTransaction
     }
 
     /// <summary>Names of the named trees as this transaction sees them (its own creations and deletions included), in byte order of their UTF-8 names.</summary>
-    public override IReadOnlyList<string> GetTreeNames()
+    private protected override IReadOnlyList<string> TreeNames()
     {
-        ThrowIfEnded();
         var names = new SortedSet<string>(CommittedTreeNames(), Utf8Order.Instance);
         names.ExceptWith(_deletedTrees);
         names.UnionWith(_trees.Keys);
@@ -104,6 +106,7 @@ public sealed class WriteTransaction : KvTransaction
     /// <summary>Deletes a named tree and all its contents. Returns whether it existed. Open handles to it become invalid.</summary>
     public bool DeleteTree(string name)
     {
+        using var use = Use();
         ThrowIfEnded();
         var state = FindTree(name);
         if (state is null) return false;
@@ -127,7 +130,8 @@ public sealed class WriteTransaction : KvTransaction
     /// refuses writes until reopened.</exception>
     public void Commit(Durability durability)
     {
-        long target = CommitInMemory();
+        long target;
+        using (Use()) target = CommitInMemory();
         if (durability == Durability.Immediate || Db.DeferredFlushDue) Db.Pipeline.WaitDurable(target);
     }
 
@@ -138,7 +142,8 @@ public sealed class WriteTransaction : KvTransaction
     /// </remarks>
     public Task CommitAsync(Durability? durability = null, CancellationToken cancellationToken = default)
     {
-        long target = CommitInMemory();
+        long target;
+        using (Use()) target = CommitInMemory();
         if ((durability ?? Db.Options.Durability) == Durability.Immediate || Db.DeferredFlushDue)
             return Db.Pipeline.WaitDurableAsync(target, cancellationToken);
         return Task.CompletedTask;
@@ -180,8 +185,9 @@ public sealed class WriteTransaction : KvTransaction
                 Main = MainTree.Desc,
                 Catalog = CatalogTree.Desc,
             };
-            _pages.Commit();
+            // Published first: a database disposed meanwhile refuses the commit, and the allocator is then untouched for the abort below.
             Db.Publish(new Snapshot(meta), ranges);
+            _pages.Commit();
             return TxnId;
         }
         catch (Exception e)

@@ -5,8 +5,19 @@
 // is partly visible.
 //
 // Usage: MmapKv.CrashChild <db path> [first n] [threads]
+//
+// Second mode, for the Dispose-durability test: MmapKv.CrashChild --deferred-exit <db path> <commits>
+// opens with Deferred durability and a 1 ms flush interval, commits <commits> 1 MiB values ("big/<i>") while the
+// background flush keeps running, makes one more small commit ("last"), disposes the database and returns from
+// Main at once. Every one of those commits must be in the file afterwards: Dispose promises durability.
 using System.Text;
 using MmapKv;
+
+if (args[0] == "--deferred-exit")
+{
+    DeferredExit(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
 
 string path = args[0];
 long next = args.Length > 1 ? long.Parse(args[1]) : 0;
@@ -44,3 +55,24 @@ static byte[] Key(long n, char part) => Encoding.UTF8.GetBytes($"c{n:D10}/{part}
 var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => Worker(t))).ToArray();
 foreach (var w in workers) w.Start();
 foreach (var w in workers) w.Join();
+
+static void DeferredExit(string path, int commits)
+{
+    var db = KvDatabase.Open(path, new KvOptions { Durability = Durability.Deferred, DeferredFlushInterval = TimeSpan.FromMilliseconds(1) });
+    var value = new byte[1 << 20];
+    for (int i = 0; i < commits; i++)
+    {
+        value.AsSpan().Fill((byte)i);
+        using var tx = db.BeginWrite();
+        tx.Put(Encoding.UTF8.GetBytes($"big/{i:D5}"), value);
+        tx.Commit();
+    }
+    using (var tx = db.BeginWrite())
+    {
+        tx.Put("last"u8, BitConverter.GetBytes(commits));
+        tx.Commit();
+    }
+    var watch = System.Diagnostics.Stopwatch.StartNew();
+    db.Dispose();
+    Console.WriteLine($"DISPOSED {watch.Elapsed.TotalMilliseconds:0.0} ms");
+}

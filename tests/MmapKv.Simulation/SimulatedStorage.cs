@@ -293,6 +293,9 @@ internal sealed unsafe class SimulatedStorage : IStorage
         bytes.CopyTo(_durable.AsSpan((int)offset, bytes.Length));
     }
 
+    /// <summary>The simulated file has no descriptor or lock to release.</summary>
+    public void CloseFile() { }
+
     /// <summary>The database closing its storage leaves the images in place, so a test can reopen them.</summary>
     public void Dispose() { }
 

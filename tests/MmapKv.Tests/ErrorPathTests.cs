@@ -1110,8 +1110,10 @@ public class ErrorPathTests
     }
 
     [Fact]
-    public void Database_DisposedWhileReaderOpen_ReaderKeepsWorkingUntilItEnds()
+    public void Database_DisposedWhileTransactionsOpen_ReleasesTheLockAndFailsTheirNextUse()
     {
+        // Bug pinned (issue 9): Dispose with transactions open kept the file locked until the last one ended, so
+        // a reopen in the same process said "open in another process", and a leaked reader kept it so for ever.
         using var dir = new TempDir();
         var db = KvDatabase.Open(dir.File());
         var big = Value(1, 50_000);
@@ -1129,45 +1131,58 @@ public class ErrorPathTests
 
         var reader = db.BeginRead();
         Assert.True(reader.TryGet(Key(7), out var early)); // a span taken before the dispose
+        Assert.True(reader.TryGet("big"u8, out var earlyBig));
+        var cursor = reader.OpenCursor();
+        Assert.True(cursor.First());
+        var writer = Task.Run(() => db.BeginWrite()).Result; // a write transaction left open on another thread
+        writer.Put("lost"u8, "x"u8);
         db.Dispose();
 
-        // New transactions are refused at once...
+        // New transactions are refused at once, and the file is unlocked: it opens again right away, with the
+        // deferred commit durable and the open writer's change discarded.
         Assert.Throws<ObjectDisposedException>(() => db.BeginRead());
         Assert.Throws<ObjectDisposedException>(() => db.BeginWrite());
-        // ...but the file stays open and locked for the reader...
-        Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true }));
-        // ...which keeps reading its snapshot, and whose spans stay valid.
-        Assert.Equal("v7", Bytes.Str(early));
-        Assert.True(reader.TryGet("big"u8, out var b));
-        Assert.True(b.SequenceEqual(big));
-        Assert.True(reader.TryGet("deferred"u8, out var d));
-        Assert.Equal("d", Bytes.Str(d));
-        using (var c = reader.OpenCursor())
+        using (var again = KvDatabase.Open(dir.File()))
+        using (var rtx = again.BeginRead())
         {
-            int n = 0;
-            for (bool ok = c.First(); ok; ok = c.Next()) n++;
-            Assert.Equal(502, n);
+            Assert.True(rtx.TryGet("deferred"u8, out var d2));
+            Assert.Equal("d", Bytes.Str(d2));
+            Assert.False(rtx.TryGet("lost"u8, out _));
+            Assert.True(again.Check().IsValid);
         }
-        reader.Dispose();
 
-        // The last user gone: the file is flushed, unlocked, and opens again with everything committed.
-        using var again = KvDatabase.Open(dir.File());
-        using var rtx = again.BeginRead();
-        Assert.True(rtx.TryGet("deferred"u8, out var d2));
-        Assert.Equal("d", Bytes.Str(d2));
-        Assert.True(rtx.TryGet(Key(499), out _));
-        Assert.True(again.Check().IsValid);
+        // The leftover transactions throw on their next use...
+        Assert.Throws<ObjectDisposedException>(() => reader.TryGet(Key(7), out _));
+        Assert.Throws<ObjectDisposedException>(() => reader.OpenCursor());
+        Assert.Throws<ObjectDisposedException>(() => cursor.Next());
+        Assert.Throws<ObjectDisposedException>(() => writer.Put("k"u8, "v"u8));
+        Assert.Throws<ObjectDisposedException>(() => writer.Commit());
+        // ...but the map stays until the last of them is gone, so spans they handed out never fault.
+        Assert.Equal("v7", Bytes.Str(early));
+        Assert.True(earlyBig.SequenceEqual(big));
+        writer.Dispose();
+        reader.Dispose();
+        using var last = KvDatabase.Open(dir.File());
+        Assert.True(last.Check().IsValid);
     }
 
     [Fact]
-    public void BeginRead_AllReaderSlotsInUse_ThrowsMmapKvExceptionAndRecovers()
+    public void BeginRead_AllReaderSlotsInUse_ThrowsReaderSlotsFullAndRecovers()
     {
+        // Bug pinned (issue 9): a full reader table also made Check and GetStats fail, so a program leaking
+        // readers could not even diagnose it; and the error was an untyped MmapKvException.
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File(), new KvOptions { MaxReaders = 2 });
         var r1 = db.BeginRead();
         var r2 = db.BeginRead();
-        Assert.Throws<MmapKvException>(() => db.BeginRead());
-        Assert.Throws<MmapKvException>(() => db.Check());
+        var full = Assert.Throws<ReaderSlotsFullException>(() => db.BeginRead());
+        Assert.Equal(2, full.Slots);
+        Assert.Contains("TrackTransactions", full.Message); // tracking is off: the message says how to find the leak
+        Assert.True(db.Check().IsValid);                    // the database's own reads have slots of their own
+        var stats = db.GetStats();
+        Assert.Equal(2, stats.ActiveReaders);
+        Assert.Equal(2, stats.Readers.Count);
+        Assert.True(stats.OldestReaderAge > TimeSpan.Zero);
         r1.Dispose();
         using (var r3 = db.BeginRead()) Assert.Equal(0, r3.TxnId);
         r2.Dispose();
@@ -1218,6 +1233,7 @@ public class ErrorPathTests
             if (FailFlush) throw new StorageFailedException("simulated fsync failure", 5);
             _inner.Sync();
         }
+        public void CloseFile() => _inner.CloseFile();
         public void Dispose() => _inner.Dispose();
     }
 

@@ -52,6 +52,45 @@ public class SteadyStateTests(ITestOutputHelper output)
         Assert.Equal(keys, stats.Main.Entries);
         Assert.True(db.Check().IsValid);
     }
+
+    /// <summary>
+    /// Bug pinned (issue 9): under Deferred durability every page freed waited in the quarantine for the next
+    /// flush, so a steady stream of small commits grew the file far beyond its live data (150 MB for about 4 MB).
+    /// A page written after the last flush and freed before the next one is reachable from no meta a crash could
+    /// recover (rule R2b), so it is reused at once; the Deferred file must stay within 2x the Immediate one.
+    /// </summary>
+    [Fact]
+    public void SmallDeferredCommits_FileStaysWithinTwiceTheImmediateSize()
+    {
+        long immediate = SteadyFileSize(Durability.Immediate);
+        long deferred = SteadyFileSize(Durability.Deferred);
+        output.WriteLine($"3,000 one-put commits on 20,000 keys: Immediate {immediate:N0} B, Deferred {deferred:N0} B (ratio {(double)deferred / immediate:F2})");
+        Assert.True(deferred <= 2 * immediate, $"Deferred {deferred} B > 2 x Immediate {immediate} B");
+    }
+
+    private static long SteadyFileSize(Durability durability)
+    {
+        using var dir = new TempDir();
+        // No interval flush: the test sees the quarantine's own effect, not the timer's (the size threshold stays).
+        using var db = KvDatabase.Open(dir.File(), new KvOptions { Durability = durability, DeferredFlushInterval = TimeSpan.Zero });
+        var rng = new Random(42);
+        var value = new byte[150];
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 20_000; i++) tx.Put(Bytes.Of($"key{i:D8}"), value);
+            tx.Commit();
+        }
+        for (int t = 0; t < 3000; t++)
+        {
+            using var tx = db.BeginWrite();
+            rng.NextBytes(value);
+            tx.Put(Bytes.Of($"key{rng.Next(20_000):D8}"), value);
+            tx.Commit();
+        }
+        var stats = db.GetStats();
+        Assert.True(db.Check().IsValid);
+        return stats.PageCount * stats.PageSize;
+    }
 }
 
 public class HeldPagesTests

@@ -7,17 +7,28 @@ namespace MmapKv.Allocation;
 /// </summary>
 /// <remarks>
 /// A page freed by the commit of transaction F was reachable in snapshot F-1 and is not in snapshot F.
-/// Reuse rule (docs/format.md §7, ENGINE.md "Free space"): it may be written again only when
+/// Reuse rule (docs/format.md §7): it may be written again only when
 /// <list type="bullet">
 /// <item>R1: no open reader has a snapshot older than F (so none can reach it), and</item>
-/// <item>R2 (quarantine): F is at most the last durable transaction, so the durable meta never references it and
-/// an arbitrary writeback of the page cannot damage the state a crash would recover.</item>
+/// <item>R2 (quarantine): no meta that a crash could recover references it. That holds when F is at most the last
+/// durable transaction (the durable meta no longer references it), or (R2b) when the commit W that wrote the page
+/// is newer than every meta a flush has taken so far: the page then lived only in states W..F-1, none of which is
+/// durable or being made durable, and any later flush writes a meta at least as new as F.</item>
 /// </list>
-/// Pages in <see cref="Pool"/> satisfy both; <see cref="_pending"/> holds the rest, grouped by F in commit order.
+/// R2b is what keeps Deferred mode from ballooning: most pages a burst of deferred commits writes are freed again
+/// by later commits of the same burst, and are reusable as soon as no reader sees them, without waiting for a flush.
+/// Pages in <see cref="Pool"/> satisfy both rules; <see cref="_pending"/> (rule R2) and <see cref="_young"/> (rule
+/// R2b) hold the rest, each in commit order.
 /// </remarks>
 internal sealed class PageAllocator
 {
     private readonly Queue<(long FreedBy, long[] Pages)> _pending = new();
+    private readonly Queue<(long FreedBy, long WrittenBy, long[] Pages)> _young = new();
+
+    // Pages written by commits newer than the newest meta a flush has taken, with the commit that wrote them (R2b).
+    // A page missing here was written by a commit some flush has covered, so its free falls under R2.
+    private readonly Dictionary<long, long> _writtenBy = new();
+    private readonly Queue<(long Txn, long[] Pages)> _writes = new(); // the same pages in commit order, for pruning
 
     /// <summary>Pages that may be written now.</summary>
     public FreePageSet Pool { get; } = new();
@@ -47,22 +58,66 @@ internal sealed class PageAllocator
             if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map directory page is marked free");
     }
 
-    /// <summary>Records the pages freed by the commit of <paramref name="txnId"/>.</summary>
-    public void AddPending(long txnId, long[] pages)
+    /// <summary>
+    /// Records a commit: the pages it wrote (for R2b) and the committed pages it freed, each kept until
+    /// <see cref="Release"/> finds it reusable.
+    /// </summary>
+    public void AddCommit(long txnId, long[] written, IEnumerable<long> freed)
     {
-        if (pages.Length == 0) return;
-        _pending.Enqueue((txnId, pages));
-        PendingCount += pages.Length;
+        List<(long WrittenBy, List<long> Pages)>? young = null;
+        List<long>? old = null;
+        foreach (long id in freed)
+        {
+            if (_writtenBy.Remove(id, out long w))
+            {
+                young ??= new();
+                int g = young.FindIndex(x => x.WrittenBy == w);
+                if (g < 0) young.Add((w, new List<long> { id }));
+                else young[g].Pages.Add(id);
+            }
+            else (old ??= new()).Add(id);
+        }
+        if (old is not null) _pending.Enqueue((txnId, old.ToArray()));
+        if (young is not null)
+            foreach (var (w, pages) in young) _young.Enqueue((txnId, w, pages.ToArray()));
+        PendingCount += (old?.Count ?? 0) + (young?.Sum(g => g.Pages.Count) ?? 0);
+        if (written.Length > 0)
+        {
+            foreach (long id in written) _writtenBy[id] = txnId;
+            _writes.Enqueue((txnId, written));
+        }
     }
 
-    /// <summary>Moves to the pool every pending group freed at or before <paramref name="horizon"/> (R1 and R2 both hold).</summary>
-    public void Release(long horizon)
+    /// <summary>
+    /// Moves to the pool every freed page that R1 and R2 (or R2b) allow. <paramref name="oldestReader"/> is the
+    /// oldest snapshot any reader holds, <paramref name="durable"/> the durable transaction, and
+    /// <paramref name="flushed"/> the newest meta a flush has taken (durable or being made durable).
+    /// </summary>
+    public void Release(long oldestReader, long durable, long flushed)
     {
-        while (_pending.Count > 0 && _pending.Peek().FreedBy <= horizon)
+        // Writes a flush has covered can no longer use R2b: forget them, so their frees fall under R2.
+        while (_writes.Count > 0 && _writes.Peek().Txn <= flushed)
         {
-            var (_, pages) = _pending.Dequeue();
-            PendingCount -= pages.Length;
-            foreach (long id in pages) Pool.Add(id);
+            var (txn, pages) = _writes.Dequeue();
+            foreach (long id in pages)
+                if (_writtenBy.TryGetValue(id, out long w) && w == txn) _writtenBy.Remove(id);
         }
+        long horizon = Math.Min(oldestReader, durable);
+        while (_pending.Count > 0 && _pending.Peek().FreedBy <= horizon)
+            ToPool(_pending.Dequeue().Pages);
+        // R2b, or R2 for a group whose writer a flush covered before it could be released.
+        while (_young.Count > 0)
+        {
+            var (freedBy, writtenBy, pages) = _young.Peek();
+            if (freedBy > oldestReader || (writtenBy <= flushed && freedBy > durable)) break;
+            _young.Dequeue();
+            ToPool(pages);
+        }
+    }
+
+    private void ToPool(long[] pages)
+    {
+        PendingCount -= pages.Length;
+        foreach (long id in pages) Pool.Add(id);
     }
 }

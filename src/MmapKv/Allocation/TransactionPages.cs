@@ -228,8 +228,21 @@ internal sealed unsafe class TransactionPages
     {
         foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
         _allocator.PageCount = _pageCount;
-        _allocator.AddPending(_txnId, _freed.ToArray());
+        _allocator.AddCommit(_txnId, WrittenPages(), _freed);
         if (_newBitmapIds is not null) _allocator.BitmapIds = _newBitmapIds;
+    }
+
+    /// <summary>Every page this transaction wrote (its single pages and every page of its runs).</summary>
+    private long[] WrittenPages()
+    {
+        long n = _dirty.Count;
+        foreach (var (_, pages) in _dirtyRuns) n += pages;
+        var all = new long[n];
+        int i = 0;
+        foreach (long id in _dirty) all[i++] = id;
+        foreach (var (start, pages) in _dirtyRuns)
+            for (long p = 0; p < pages; p++) all[i++] = start + p;
+        return all;
     }
 
     /// <summary>Undoes every allocation: pool pages go back, pages past the old high-water mark are forgotten.</summary>

@@ -47,6 +47,13 @@ internal unsafe interface IStorage : IDisposable
     /// </summary>
     void Shrink(long newLength);
 
+    /// <summary>
+    /// Closes the file and releases its lock, so the file can be opened again at once, while the map stays
+    /// readable (and <see cref="Flush"/> usable) until <see cref="IDisposable.Dispose"/>. Nothing else may be called
+    /// after it. Idempotent.
+    /// </summary>
+    void CloseFile();
+
     /// <summary>Writes back the byte range (msync) and waits for it to be durable.</summary>
     void Flush(long offset, long length);
 

@@ -72,6 +72,7 @@ internal static unsafe partial class Libc
         public const int LOCK_SH = 1;
         public const int LOCK_EX = 2;
         public const int LOCK_NB = 4;
+        public const int LOCK_UN = 8;
         public const int SEEK_END = 2;
         public const int EINTR = 4;
         public const int EIO = 5;

@@ -133,17 +133,23 @@ internal sealed unsafe partial class MappedFileStorage
         if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
     }
 
+    public void CloseFile()
+    {
+        if (_fd < 0) return;
+        // The map holds its own reference to the open file description, and a flock lives as long as that
+        // description: closing the descriptor alone would keep the lock until munmap. So unlock explicitly.
+        Libc.Flock(_fd, LOCK_UN);
+        Libc.Close(_fd);
+        _fd = -1;
+    }
+
     public void Dispose()
     {
+        CloseFile();
         if (_base != null)
         {
             Libc.Munmap((nint)_base, (nuint)_capacity);
             _base = null;
-        }
-        if (_fd >= 0)
-        {
-            Libc.Close(_fd); // closing the descriptor releases the flock
-            _fd = -1;
         }
     }
 

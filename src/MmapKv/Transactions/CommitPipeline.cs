@@ -39,11 +39,19 @@ internal sealed class CommitPipeline : IDisposable
     {
         _storage = storage;
         _pageSize = pageSize;
-        _durableTxn = _latestTxn = durableTxn;
+        _durableTxn = _latestTxn = _flushedTxn = durableTxn;
         _durableSlot = durableSlot;
     }
 
     public long DurableTxn => Volatile.Read(ref _durableTxn);
+
+    /// <summary>
+    /// The newest meta a flush has taken: durable, or being written now. No meta older than
+    /// <see cref="DurableTxn"/> or newer than this can be recovered after a crash, and every later flush takes a
+    /// meta at least as new as the newest commit handed over (rule R2b in PageAllocator relies on both).
+    /// </summary>
+    public long FlushedTxn => Volatile.Read(ref _flushedTxn);
+    private long _flushedTxn;
 
     /// <summary>Set once a flush failed; new write transactions must refuse to start (D2).</summary>
     public Exception? Poison => _poison;
@@ -201,6 +209,8 @@ internal sealed class CommitPipeline : IDisposable
             if (!_hasPending) return;
             ranges = _ranges;
             meta = _latest;
+            // Under the gate, like Enqueue: a commit handed over after this point is newer than the meta taken here.
+            Volatile.Write(ref _flushedTxn, meta.TxnId);
             _ranges = new();
             _hasPending = false;
             _pendingPages = 0;
