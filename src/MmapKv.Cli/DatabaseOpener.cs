@@ -6,6 +6,20 @@ internal static class DatabaseOpener
     /// <summary>The library's default address-space reservation; a larger file gets its own size.</summary>
     private const long DefaultMaxSize = 256L << 30;
 
+    /// <summary>
+    /// Permission bits for every file the tool creates: the library's default for new database files (owner only).
+    /// A dump or a copy holds the same data as the database, so it gets no wider access.
+    /// </summary>
+    public static int CreateMode { get; } = new KvOptions().CreateMode;
+
+    /// <summary>Creates (or truncates) an output file such as a dump; a new file gets <see cref="CreateMode"/>.</summary>
+    public static FileStream CreateOutputFile(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = (UnixFileMode)CreateMode;
+        return new FileStream(path, options);
+    }
+
     /// <summary>Opens an existing database read-only (a shared lock: other readers may have it open too).</summary>
     public static KvDatabase OpenRead(string path) => Open(path, readOnly: true, create: false);
 
@@ -24,6 +38,6 @@ internal static class DatabaseOpener
             throw new CliException(ExitCodes.FileNotFound, $"directory not found: {dir}");
         // A tool that shows and copies data verifies every page it reads: a damaged page is an error (exit 4),
         // never output. The cost, a CRC per page per transaction, does not matter at a command's scale.
-        return KvDatabase.Open(full, new KvOptions { ReadOnly = readOnly, MaxSize = Math.Max(DefaultMaxSize, length), VerifyChecksums = true });
+        return KvDatabase.Open(full, new KvOptions { ReadOnly = readOnly, MaxSize = Math.Max(DefaultMaxSize, length), VerifyChecksums = true, CreateMode = CreateMode });
     }
 }

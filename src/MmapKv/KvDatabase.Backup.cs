@@ -25,7 +25,7 @@ public sealed partial class KvDatabase
             if (compact) CompactInto(temp);
             else
             {
-                using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                using var file = new FileStream(temp, NewFileOptions(Options));
                 CopyPagesTo(file);
                 file.Flush(flushToDisk: true);
             }
@@ -60,6 +60,17 @@ public sealed partial class KvDatabase
         {
             File.Delete(temp);
         }
+    }
+
+    /// <summary>
+    /// How a copy's file is created: exclusively, and with <see cref="KvOptions.CreateMode"/> like every database
+    /// file, since a copy holds the same data (the FileStream default, 0666 less the umask, would let others read it).
+    /// </summary>
+    private static FileStreamOptions NewFileOptions(KvOptions options)
+    {
+        var o = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+        if (!OperatingSystem.IsWindows()) o.UnixCreateMode = (UnixFileMode)options.CreateMode;
+        return o;
     }
 
     /// <summary>
