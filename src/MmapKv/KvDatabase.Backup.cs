@@ -101,7 +101,13 @@ public sealed partial class KvDatabase
     private void CompactInto(string path)
     {
         using var source = BeginRead();
-        using var target = Open(path, Options with { ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate });
+        // The target is written in one Immediate commit and closed, so it needs no flush timer; a timer callback
+        // running at Dispose would keep the target open (and locked) past it, and the caller's next step on the
+        // file would fail.
+        using var target = Open(path, Options with
+        {
+            ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate, DeferredFlushInterval = TimeSpan.Zero,
+        });
         using (var tx = target.BeginWrite())
         {
             using (var c = source.OpenCursor())
