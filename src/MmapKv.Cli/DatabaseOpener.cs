@@ -23,17 +23,24 @@ internal static class DatabaseOpener
     /// <summary>Opens an existing database read-only (a shared lock: other readers may have it open too).</summary>
     public static KvDatabase OpenRead(string path) => Open(path, readOnly: true, create: false);
 
-    /// <summary>Opens a database for writing (an exclusive lock), creating it when <paramref name="create"/> is set.</summary>
-    public static KvDatabase OpenWrite(string path, bool create) => Open(path, readOnly: false, create);
+    /// <summary>
+    /// Opens a database for writing (an exclusive lock), for a command that has <c>--create</c>: the file is created
+    /// only when <paramref name="create"/> is set, and the error for a missing file says so.
+    /// </summary>
+    public static KvDatabase OpenWrite(string path, bool create) =>
+        Open(path, readOnly: false, create, missingHint: " (pass --create to create a new database)");
 
-    private static KvDatabase Open(string path, bool readOnly, bool create)
+    /// <summary>Opens an existing database for writing, for a command that has nothing to do in a new one (del).</summary>
+    public static KvDatabase OpenExistingWrite(string path) => Open(path, readOnly: false, create: false);
+
+    private static KvDatabase Open(string path, bool readOnly, bool create, string missingHint = "")
     {
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new CliException(ExitCodes.FileNotFound, $"{path} is a directory, not a database file");
         long length = 0;
         if (File.Exists(full)) length = new FileInfo(full).Length;
-        else if (!create) throw new CliException(ExitCodes.FileNotFound, $"database file not found: {path}");
+        else if (!create) throw new CliException(ExitCodes.FileNotFound, $"database file not found: {path}{missingHint}");
         else if (Path.GetDirectoryName(full) is { } dir && !Directory.Exists(dir))
             throw new CliException(ExitCodes.FileNotFound, $"directory not found: {dir}");
         // A tool that shows and copies data verifies every page it reads: a damaged page is an error (exit 4),

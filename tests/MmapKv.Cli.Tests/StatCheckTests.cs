@@ -47,7 +47,7 @@ public sealed class StatCheckTests : IDisposable
     public void Check_OnAHealthyDatabase_PrintsOkAndExits0()
     {
         string path = _dir.File();
-        Cli.Expect(0, "put", path, "a", "b");
+        Cli.Expect(0, "put", "--create", path, "a", "b");
         var r = Cli.Expect(0, "check", path);
         Assert.StartsWith("OK: txn 1,", r.Out);
         Assert.Equal("", r.Err);
