@@ -32,6 +32,13 @@ internal static class CliCommands
     public static Option<string> TreeOption(string description = "A named tree instead of the default tree.") =>
         new("--tree", "-t") { Description = description, HelpName = "NAME" };
 
+    /// <summary>
+    /// <c>--create</c> for the commands that write: without it a missing file is an error (exit 3), so a mistyped
+    /// name never silently becomes a new, empty database.
+    /// </summary>
+    public static Option<bool> CreateOption() =>
+        new("--create") { Description = "Create the database file if it does not exist (without this, a missing file is an error)." };
+
     public static Option<string> FormatOption() =>
         new Option<string>("--format")
         {

@@ -21,8 +21,11 @@ public sealed class CheckReport
     /// <summary>Pages reachable from the trees (branch, leaf and overflow).</summary>
     public long ReachablePages { get; internal set; }
 
-    /// <summary>Free pages, plus the pages holding the free-space map.</summary>
+    /// <summary>Free pages (the count <see cref="KvStats.FreePages"/> gives; the map's own pages are not included).</summary>
     public long FreePages { get; internal set; }
+
+    /// <summary>Pages holding the free-space map itself, its directory and bitmap pages (<see cref="KvStats.FreeMapPages"/>).</summary>
+    public long FreeMapPages { get; internal set; }
 
     /// <summary>Pages below the high-water mark, meta pages included.</summary>
     public long PageCount { get; internal init; }
@@ -38,6 +41,6 @@ public sealed class CheckReport
 
     /// <inheritdoc/>
     public override string ToString() => IsValid
-        ? $"OK: txn {TxnId}, {PageCount} pages ({ReachablePages} in trees, {FreePages} free), {Entries} entries"
+        ? $"OK: txn {TxnId}, {PageCount} pages ({ReachablePages} in trees, {FreePages} free, {FreeMapPages} free map), {Entries} entries"
         : $"{ProblemCount} problem(s) at txn {TxnId}:{Environment.NewLine}" + string.Join(Environment.NewLine, _problems);
 }

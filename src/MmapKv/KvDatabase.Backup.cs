@@ -25,7 +25,7 @@ public sealed partial class KvDatabase
             if (compact) CompactInto(temp);
             else
             {
-                using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                using var file = new FileStream(temp, NewFileOptions(Options));
                 CopyPagesTo(file);
                 file.Flush(flushToDisk: true);
             }
@@ -63,6 +63,17 @@ public sealed partial class KvDatabase
     }
 
     /// <summary>
+    /// How a copy's file is created: exclusively, and with <see cref="KvOptions.CreateMode"/> like every database
+    /// file, since a copy holds the same data (the FileStream default, 0666 less the umask, would let others read it).
+    /// </summary>
+    private static FileStreamOptions NewFileOptions(KvOptions options)
+    {
+        var o = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+        if (!OperatingSystem.IsWindows()) o.UnixCreateMode = (UnixFileMode)options.CreateMode;
+        return o;
+    }
+
+    /// <summary>
     /// Page-for-page copy of a read snapshot. The snapshot's pages cannot change while the read transaction is
     /// open (reuse rule R1), so the copy is consistent. Pages free in the snapshot may be in use by the writer and
     /// are copied in whatever state they are in; the copy's free map marks them free, so that is harmless.
@@ -90,7 +101,11 @@ public sealed partial class KvDatabase
     private void CompactInto(string path)
     {
         using var source = BeginRead(internalUse: true);
-        using var target = Open(path, Options with { ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate });
+        // The target is written in one Immediate commit and closed, so it needs no flush timer.
+        using var target = Open(path, Options with
+        {
+            ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate, DeferredFlushInterval = TimeSpan.Zero,
+        });
         using (var tx = target.BeginWrite())
         {
             using (var c = source.OpenCursor())

@@ -42,7 +42,7 @@ public sealed class DumpLoadTests : IDisposable
         var dump = Cli.Expect(0, print ? ["dump", src, "--all", "--print"] : ["dump", src, "--all"]);
         Assert.Equal("", dump.Err);
         Assert.Equal(3, dump.OutLines.Count(l => l == "DATA=END"));
-        var load = Cli.ExpectWithInput(0, dump.Out, "load", dst);
+        var load = Cli.ExpectWithInput(0, dump.Out, "load", "--create", dst);
         Assert.Equal("loaded 400 entries into the default tree\nloaded 50 entries into the tree 'alpha'\nloaded 0 entries into the tree 'empty'\n", load.Out);
         Equal(main, Read(dst));
         Equal(alpha, Read(dst, "alpha"));
@@ -74,9 +74,19 @@ public sealed class DumpLoadTests : IDisposable
         var main = BinaryEntries(3, 100);
         Write(src, main);
         Assert.Equal("", Cli.Expect(0, "dump", src, "-o", text).Out);
-        Cli.Expect(0, "load", dst, "--input", text);
+        Cli.Expect(0, "load", "--create", dst, "--input", text);
         Equal(main, Read(dst));
         Assert.StartsWith("error: input file not found:", Cli.Expect(3, "load", dst, "--input", _dir.File("nope.txt")).Err);
+    }
+
+    [Fact]
+    public void Load_IntoAMissingFileWithoutCreate_Exits3AndCreatesNothing()
+    {
+        string dst = _dir.File("typo.mkv");
+        var r = Cli.ExpectWithInput(3, "VERSION=3\nformat=bytevalue\nHEADER=END\n 6b\n 76\nDATA=END\n", "load", dst);
+        Assert.Equal("", r.Out);
+        Assert.Equal($"error: database file not found: {dst} (pass --create to create a new database)\n", r.Err);
+        Assert.False(File.Exists(dst));
     }
 
     [Fact]
@@ -86,7 +96,7 @@ public sealed class DumpLoadTests : IDisposable
         string text =
             "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n k1\n v1\nDATA=END\n" +
             "VERSION=3\nformat=bytevalue\ndatabase=named\ntype=btree\nHEADER=END\n 6b32\n 7632\nDATA=END\n";
-        Cli.ExpectWithInput(0, text, "load", dst, "--tree", "other");
+        Cli.ExpectWithInput(0, text, "load", "--create", dst, "--tree", "other");
         Assert.Equal(["named", "other"], TreeNames(dst));
         Assert.Empty(Read(dst));
         Assert.Equal("v1", Encoding.UTF8.GetString(Read(dst, "other")[B("k1")]));
@@ -97,7 +107,7 @@ public sealed class DumpLoadTests : IDisposable
     public void Load_IntoAnExistingDatabase_OverwritesUnlessNoOverwrite()
     {
         string dst = _dir.File();
-        Cli.Expect(0, "put", dst, "k1", "old");
+        Cli.Expect(0, "put", "--create", dst, "k1", "old");
         string text = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n k1\n new\n k2\n v2\nDATA=END\n";
         Assert.Equal("loaded 1 entry into the default tree (1 existing kept)\n", Cli.ExpectWithInput(0, text, "load", dst, "-N").Out);
         Assert.Equal("old\n", Cli.Expect(0, "get", dst, "k1").Out);
@@ -112,7 +122,7 @@ public sealed class DumpLoadTests : IDisposable
         // \\ is a backslash, \HH a byte (either case); a backslash followed by neither is taken literally, as
         // LMDB 0.9's mdb_dump -p writes backslashes unescaped.
         string text = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n a\\\\b\\00\\FF\n x\\zy\\\n k2\n trailing space \nDATA=END\n";
-        Cli.ExpectWithInput(0, text, "load", dst);
+        Cli.ExpectWithInput(0, text, "load", "--create", dst);
         var map = Read(dst);
         Assert.Equal(new byte[] { (byte)'a', (byte)'\\', (byte)'b', 0x00, 0xFF }, map.Keys.First());
         Assert.Equal(B("x\\zy\\"), map.Values.First());
@@ -136,7 +146,7 @@ public sealed class DumpLoadTests : IDisposable
     public void Load_MalformedInput_Exits2AndLoadsNothing(string text, string message)
     {
         string dst = _dir.File();
-        Cli.Expect(0, "put", dst, "pre", "existing");
+        Cli.Expect(0, "put", "--create", dst, "pre", "existing");
         var r = Cli.ExpectWithInput(2, "VERSION=3\nformat=print\nHEADER=END\n good\n pair\nDATA=END\n" + text, "load", dst);
         int shift = 6; // the good section in front moves every line number down by 6
         string shifted = System.Text.RegularExpressions.Regex.Replace(message, @"^input line (\d+)", m => $"input line {int.Parse(m.Groups[1].Value) + shift}");
@@ -150,7 +160,7 @@ public sealed class DumpLoadTests : IDisposable
     public void Load_WarnsAboutIgnoredHeaderLines()
     {
         string dst = _dir.File();
-        var r = Cli.ExpectWithInput(0, "VERSION=3\nformat=bytevalue\nintegerkey=1\nfuture=7\nHEADER=END\n 01000000\n 76\nDATA=END\n", "load", dst);
+        var r = Cli.ExpectWithInput(0, "VERSION=3\nformat=bytevalue\nintegerkey=1\nfuture=7\nHEADER=END\n 01000000\n 76\nDATA=END\n", "load", "--create", dst);
         Assert.Contains("warning: input line 4: unrecognized header keyword ignored: future", r.Err);
         Assert.Contains("warning: input line 1: integerkey ignored", r.Err);
         Assert.Single(Read(dst));
@@ -160,7 +170,7 @@ public sealed class DumpLoadTests : IDisposable
     public void Load_EmptyInput_LoadsNothing()
     {
         string dst = _dir.File();
-        Assert.Equal("loaded nothing: the input has no sections\n", Cli.ExpectWithInput(0, "", "load", dst).Out);
+        Assert.Equal("loaded nothing: the input has no sections\n", Cli.ExpectWithInput(0, "", "load", "--create", dst).Out);
     }
 
     [Fact]
@@ -173,7 +183,7 @@ public sealed class DumpLoadTests : IDisposable
         Write(src, entries);
         var r = Cli.Expect(0, "dump", src);
         Assert.Equal("warning: 1 key(s) are longer than 511 bytes, LMDB's limit: mdb_load will refuse them\n", r.Err);
-        Cli.ExpectWithInput(0, r.Out, "load", dst); // MmapKv's own limit is higher
+        Cli.ExpectWithInput(0, r.Out, "load", "--create", dst); // MmapKv's own limit is higher
         Equal(entries, Read(dst));
     }
 
@@ -192,12 +202,12 @@ public sealed class DumpLoadTests : IDisposable
         string src = _dir.File("src.mkv"), dst = _dir.File("dst.mkv");
         Write(src, [KeyValuePair.Create(B("k"), B("v"))], tree: "naïve café");
         var dump = Cli.Expect(0, "dump", src, "--all");
-        Cli.ExpectWithInput(0, dump.Out, "load", dst);
+        Cli.ExpectWithInput(0, dump.Out, "load", "--create", dst);
         Assert.Equal(["naïve café"], TreeNames(dst));
         // As the process reads stdin: bytes, one char each (Latin-1).
         string asBytes = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(dump.Out));
         string dst2 = _dir.File("dst2.mkv");
-        Cli.ExpectWithInput(0, asBytes, "load", dst2);
+        Cli.ExpectWithInput(0, asBytes, "load", "--create", dst2);
         Assert.Equal(["naïve café"], TreeNames(dst2));
     }
 }

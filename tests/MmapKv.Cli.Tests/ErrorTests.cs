@@ -93,7 +93,7 @@ public sealed class ErrorTests : IDisposable
     public void LockedFile_Exits5()
     {
         string path = _dir.File();
-        Cli.Expect(0, "put", path, "k", "v");
+        Cli.Expect(0, "put", "--create", path, "k", "v");
         using var writer = KvDatabase.Open(path); // an exclusive lock, as a running application would hold
         foreach (var args in new[] { new[] { "stat", path }, ["get", path, "k"], ["put", path, "k", "v2"], ["check", path], ["copy", path, _dir.File("copy.mkv")] })
         {
@@ -107,7 +107,7 @@ public sealed class ErrorTests : IDisposable
     public void ReadOnlyCommands_ShareTheFileWithAnotherReader()
     {
         string path = _dir.File();
-        Cli.Expect(0, "put", path, "k", "v");
+        Cli.Expect(0, "put", "--create", path, "k", "v");
         using var reader = KvDatabase.Open(path, new KvOptions { ReadOnly = true });
         Assert.Equal("v\n", Cli.Expect(0, "get", path, "k").Out);
         AssertOneLine(Cli.Expect(5, "put", path, "k", "v2"), "error: database is locked:");
@@ -117,7 +117,7 @@ public sealed class ErrorTests : IDisposable
     public void BadFormatArgument_Exits2()
     {
         string path = _dir.File();
-        Cli.Expect(0, "put", path, "k", "v");
+        Cli.Expect(0, "put", "--create", path, "k", "v");
         var r = Cli.Expect(ExitCodes.Usage, "get", path, "k", "--format", "yaml");
         Assert.Equal("", r.Out);
         Assert.Contains("error: Argument 'yaml' not recognized. Must be one of: 'utf8' 'hex' 'base64'", r.Err);
@@ -130,7 +130,7 @@ public sealed class ErrorTests : IDisposable
     public void MalformedKeyText_Exits2(string format, string key, string message)
     {
         string path = _dir.File();
-        AssertOneLine(Cli.Expect(2, "put", path, key, "00", "--format", format), $"error: {message}");
+        AssertOneLine(Cli.Expect(2, "put", "--create", path, key, "00", "--format", format), $"error: {message}");
         Assert.False(File.Exists(path)); // the input is checked before the file is created
     }
 
@@ -138,7 +138,7 @@ public sealed class ErrorTests : IDisposable
     public void TooLongOrEmptyKey_Exits2()
     {
         string path = _dir.File();
-        AssertOneLine(Cli.Expect(2, "put", path, new string('k', 997), "v"), "error: the key is 997 bytes; this database allows at most 996");
+        AssertOneLine(Cli.Expect(2, "put", "--create", path, new string('k', 997), "v"), "error: the key is 997 bytes; this database allows at most 996");
         AssertOneLine(Cli.Expect(2, "put", path, "", "v"), "error: the key is empty");
         AssertOneLine(Cli.Expect(2, "get", path, new string('k', 997)), "error: the key is 997 bytes");
     }
@@ -166,7 +166,7 @@ public sealed class ErrorTests : IDisposable
     public void CopyOntoAnExistingFile_Exits6AndLeavesItAlone()
     {
         string path = _dir.File(), dest = _dir.File("dest.mkv");
-        Cli.Expect(0, "put", path, "k", "v");
+        Cli.Expect(0, "put", "--create", path, "k", "v");
         File.WriteAllText(dest, "keep me");
         AssertOneLine(Cli.Expect(ExitCodes.Error, "copy", path, dest), $"error: the destination {dest} already exists");
         Assert.Equal("keep me", File.ReadAllText(dest));

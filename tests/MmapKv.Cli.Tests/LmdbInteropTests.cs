@@ -48,7 +48,7 @@ public sealed class LmdbInteropTests(ITestOutputHelper output) : IDisposable
         string dump = LmdbTools.RunOk("mdb_dump", print ? ["-p", env] : [env]);
         Assert.Contains(print ? "format=print\n" : "format=bytevalue\n", dump);
         string db = _dir.File();
-        var r = Cli.ExpectWithInput(0, dump, "load", db);
+        var r = Cli.ExpectWithInput(0, dump, "load", "--create", db);
         Assert.Equal($"loaded {expected.Count} entries into the default tree\n", r.Out);
         Equal(expected, Read(db));
         Assert.Empty(TreeNames(db));
@@ -66,7 +66,7 @@ public sealed class LmdbInteropTests(ITestOutputHelper output) : IDisposable
         string dump = LmdbTools.RunOk("mdb_dump", print ? ["-a", "-p", env] : ["-a", env]);
         Assert.Contains("database=beta\n", dump);
         string db = _dir.File();
-        Cli.ExpectWithInput(0, dump, "load", db);
+        Cli.ExpectWithInput(0, dump, "load", "--create", db);
         Assert.Equal(["alpha", "beta", "gamma"], TreeNames(db));
         Equal(alpha, Read(db, "alpha"));
         Equal(beta, Read(db, "beta"));
@@ -139,7 +139,7 @@ public sealed class LmdbInteropTests(ITestOutputHelper output) : IDisposable
             UseShellExecute = false,
         };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("mdb_dump -a \"$1\" | \"$2\" \"$3\" load \"$4\"");
+        psi.ArgumentList.Add("mdb_dump -a \"$1\" | \"$2\" \"$3\" load --create \"$4\"");
         psi.ArgumentList.Add("sh");
         foreach (string a in new[] { env, dotnet, cli, db }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

@@ -44,10 +44,39 @@ public sealed class StatCheckTests : IDisposable
     }
 
     [Fact]
+    public void StatAndCheck_ReportTheSameFreeAndFreeMapCounts()
+    {
+        string path = _dir.File();
+        Write(path, Enumerable.Range(0, 3000).Select(i => KeyValuePair.Create(B($"k{i:D6}"), new byte[100])));
+        using (var db = KvDatabase.Open(path))
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 1500; i++) tx.Delete(B($"k{i:D6}"));
+            tx.Commit(); // frees pages: the file now has both free pages and free-map pages
+        }
+        var stat = Cli.Expect(0, "stat", path);
+        long Stat(string name) => long.Parse(Field(stat, name).Split(' ')[0].Replace(",", ""));
+        long free = Stat("  free"), freeMap = Stat("  free map");
+        Assert.True(free > 0 && freeMap > 0, stat.Out);
+        long inTrees = Stat("  branch") + Stat("  leaf") + Stat("  overflow") + Stat("  catalog");
+
+        var check = Cli.Expect(0, "check", path);
+        var m = System.Text.RegularExpressions.Regex.Match(check.Out,
+            @"^OK: txn 2, (?<pages>[\d,]+) pages \((?<trees>[\d,]+) in trees, (?<free>[\d,]+) free, (?<map>[\d,]+) free map\), (?<entries>[\d,]+) entries\n$");
+        Assert.True(m.Success, check.Out);
+        long Check(string group) => long.Parse(m.Groups[group].Value.Replace(",", ""));
+        Assert.Equal(free, Check("free"));
+        Assert.Equal(freeMap, Check("map"));
+        Assert.Equal(inTrees, Check("trees"));
+        Assert.Equal(Stat("pages"), Check("pages"));
+        Assert.Equal(Stat("entries"), Check("entries"));
+    }
+
+    [Fact]
     public void Check_OnAHealthyDatabase_PrintsOkAndExits0()
     {
         string path = _dir.File();
-        Cli.Expect(0, "put", path, "a", "b");
+        Cli.Expect(0, "put", "--create", path, "a", "b");
         var r = Cli.Expect(0, "check", path);
         Assert.StartsWith("OK: txn 1,", r.Out);
         Assert.Equal("", r.Err);

@@ -30,7 +30,7 @@ internal static class DumpCommand
             string path = parse.GetValue(file)!;
             using var db = DatabaseOpener.OpenRead(path);
             string? outPath = parse.GetValue(output);
-            TextWriter? fileWriter = outPath is null ? null : new StreamWriter(outPath, false, new UTF8Encoding(false), 1 << 16);
+            TextWriter? fileWriter = outPath is null ? null : new StreamWriter(DatabaseOpener.CreateOutputFile(outPath), new UTF8Encoding(false), 1 << 16);
             try
             {
                 var writer = new MdbDumpWriter(fileWriter ?? context.Out, parse.GetValue(print),

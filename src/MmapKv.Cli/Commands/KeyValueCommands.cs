@@ -34,19 +34,20 @@ internal static class KeyValueCommands
 
     public static Command CreatePut(CliContext context)
     {
-        var file = CliCommands.FileArgument("The database file; created if it does not exist.");
+        var file = CliCommands.FileArgument("The database file; it must exist unless --create is given.");
         var key = new Argument<string>("KEY") { Description = "The key, written as --format says." };
         var value = new Argument<string>("VALUE") { Description = "The value, written as --format says." };
         var tree = CliCommands.TreeOption("A named tree instead of the default tree; created if it does not exist.");
         var format = CliCommands.FormatOption();
-        var command = new Command("put", "Set KEY to VALUE (inserting or overwriting) in one durable commit.") { file, key, value, tree, format };
+        var create = CliCommands.CreateOption();
+        var command = new Command("put", "Set KEY to VALUE (inserting or overwriting) in one durable commit.") { file, key, value, tree, format, create };
         command.SetAction(parse =>
         {
             var f = ByteFormats.Parse(parse.GetValue(format));
             byte[] k = ByteFormats.Decode(parse.GetValue(key)!, f, "KEY");
             byte[] v = ByteFormats.Decode(parse.GetValue(value)!, f, "VALUE");
             string? treeName = parse.GetValue(tree);
-            using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, create: true);
+            using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, parse.GetValue(create));
             CheckKeyLength(db, k);
             using var tx = db.BeginWrite();
             if (treeName is null) tx.Put(k, v);
@@ -69,7 +70,7 @@ internal static class KeyValueCommands
             var f = ByteFormats.Parse(parse.GetValue(format));
             byte[] k = ByteFormats.Decode(parse.GetValue(key)!, f, "KEY");
             string? treeName = parse.GetValue(tree);
-            using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, create: false);
+            using var db = DatabaseOpener.OpenExistingWrite(parse.GetValue(file)!);
             CheckKeyLength(db, k);
             using var tx = db.BeginWrite();
             bool deleted;

@@ -13,15 +13,16 @@ internal static class LoadCommand
 {
     public static Command Create(CliContext context)
     {
-        var file = CliCommands.FileArgument("The database file; created if it does not exist.");
+        var file = CliCommands.FileArgument("The database file; it must exist unless --create is given.");
         var tree = CliCommands.TreeOption("Load the unnamed section(s) into this named tree instead of the default tree. Sections with database=NAME always go to tree NAME.");
         var input = new Option<string>("--input", "-i") { Description = "Read this file instead of standard input.", HelpName = "PATH" };
         var noOverwrite = new Option<bool>("--no-overwrite", "-N") { Description = "Keep existing values; skip keys that are already present (like mdb_load -N)." };
+        var create = CliCommands.CreateOption();
         var command = new Command("load",
             "Load LMDB mdb_dump text (bytevalue or print format, one or more sections) from standard input or --input, " +
-            "in one transaction. Example: mdb_dump -a ENVDIR | mmapkv load new.mkv")
+            "in one transaction. Example: mdb_dump -a ENVDIR | mmapkv load --create new.mkv")
         {
-            file, tree, input, noOverwrite,
+            file, tree, input, noOverwrite, create,
         };
         command.SetAction(parse =>
         {
@@ -29,10 +30,11 @@ internal static class LoadCommand
             if (inPath is not null && !File.Exists(inPath))
                 throw new CliException(ExitCodes.FileNotFound, $"input file not found: {inPath}");
             long? inputLength = inPath is null ? null : new FileInfo(inPath).Length;
+            // Opened before reading, so a missing database (no --create) is reported before waiting for input.
+            using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, parse.GetValue(create));
             if (inPath is null && context.InputIsTerminal)
                 context.Err.WriteLine("reading mdb_dump text from the terminal (end with Ctrl+D); pipe it in or use --input PATH");
             using var reader = inPath is null ? context.OpenInput() : new StreamReader(inPath, Encoding.Latin1, false, 1 << 16);
-            using var db = DatabaseOpener.OpenWrite(parse.GetValue(file)!, create: true);
             var counts = Load(context, db, new MdbDumpReader(reader), parse.GetValue(tree), parse.GetValue(noOverwrite), inputLength);
             foreach (var (name, loaded, skipped) in counts)
             {

@@ -193,7 +193,7 @@ internal sealed unsafe class DatabaseChecker
                 Claim(s, l, 2, $"free run {s}+{l}");
                 _report.FreePages += l;
             });
-            _report.FreePages += pages + bitmaps.Length;
+            _report.FreeMapPages += pages + bitmaps.Length; // counted apart from the free pages, as GetStats does
         }
         catch (CorruptDatabaseException e)
         {
