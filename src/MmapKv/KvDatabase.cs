@@ -74,7 +74,14 @@ public sealed partial class KvDatabase : IDisposable
     /// <exception cref="CorruptDatabaseException">The file is not an MmapKv database or is damaged.</exception>
     /// <exception cref="IncompatibleFormatException">The file was written by an incompatible format version.</exception>
     /// <exception cref="DatabaseLockedException">Another process or instance has the file open.</exception>
-    /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist.</exception>
+    /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist (names the path).</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist, or a
+    /// component of it is not a directory.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its directory may not be opened or created (EACCES, EPERM).</exception>
+    /// <exception cref="IOException">The path is not a regular file (a directory, device, FIFO or socket; the message
+    /// says which), the file system is read-only for a read-write open (open with <see cref="KvOptions.ReadOnly"/>),
+    /// the address space for <see cref="KvOptions.MaxSize"/> cannot be reserved, or another open failure (errno in
+    /// the message). <see cref="StorageFailedException"/> is never raised for a bad path: it means a write-back failed.</exception>
     public static KvDatabase Open(string path, KvOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -82,7 +89,9 @@ public sealed partial class KvDatabase : IDisposable
         options.Validate();
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("MmapKv requires a little-endian CPU.");
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
+        // Path.Exists, not File.Exists: a directory (or a FIFO, device, socket) at the path is not "missing", and
+        // creating a database next to it would only fail later; opening it gives the error that names what it is.
+        if (!System.IO.Path.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
         var storage = MappedFileStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
         try
         {
