@@ -24,6 +24,7 @@ public sealed partial class KvDatabase : IDisposable
     internal IStorage Storage { get; }
     internal CommitPipeline Pipeline { get; }
     internal KvOptions Options { get; }
+    internal FileGrowth? Growth { get; }
 
     /// <summary>Scratch for the tree writer: pinned once, used only by the write transaction holding the writer lock.</summary>
     internal byte[] WriterBuffers => _writerBuffers ??= GC.AllocateUninitializedArray<byte>(TreeWriter.BufferSize(PageSize), pinned: true);
@@ -61,6 +62,7 @@ public sealed partial class KvDatabase : IDisposable
         {
             _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
             FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, _allocator.Pool);
+            Growth = new FileGrowth(storage, Pipeline, _allocator, _readers.OldestSnapshot, PageSize);
         }
         // Started last: if loading the free map throws, no timer is left behind.
         var interval = options.DeferredFlushInterval;
@@ -271,8 +273,9 @@ public sealed partial class KvDatabase : IDisposable
             if (!Storage.IsReadOnly && Pipeline.Poison is null)
             {
                 Pipeline.FlushAll();
-                // Give back space allocated ahead of use: no meta references pages past the high-water mark.
-                Storage.Shrink(Current.Meta.PageCount * PageSize);
+                // Give back space allocated ahead of use: no meta references pages past the high-water mark. The
+                // delete reserve stays (FileGrowth), so a full disk cannot take it while the database is closed.
+                Storage.Shrink(Math.Min(Storage.Length, Current.Meta.PageCount * PageSize + Growth!.ReserveBytes));
             }
         }
         finally

@@ -136,9 +136,18 @@ internal sealed unsafe partial class MappedFileStorage
         int rc;
         // Real blocks, not a sparse hole: a write through the map into a hole on a full disk is SIGBUS (S2).
         while ((rc = Libc.PosixFallocate(_fd, old, newLength - old)) == EINTR) { }
-        if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
-            throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
-        if (rc != 0) throw new StorageFailedException($"posix_fallocate failed on {_path}: {Libc.Describe(rc)}", rc);
+        if (rc != 0)
+        {
+            // A failed posix_fallocate may keep what it got: ext4 leaves the blocks (and possibly a longer length)
+            // of a partial allocation, so the file system shows no free space until the file is closed. Cut back to
+            // the old length; truncating also frees blocks allocated past the end of file. Nothing below the old
+            // length changes, so S2 holds, and no meta references the range (it was never usable). Best effort: if
+            // the truncate fails, the extra length lies past every page count and a later growth reuses it.
+            _ = Libc.Ftruncate(_fd, old);
+            if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+                throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
+            throw new StorageFailedException($"posix_fallocate failed on {_path}: {Libc.Describe(rc)}", rc);
+        }
         // The new length must be durable before any meta page can reference pages in it.
         if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
         Volatile.Write(ref _length, newLength);
