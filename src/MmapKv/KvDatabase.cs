@@ -27,6 +27,7 @@ public sealed partial class KvDatabase : IDisposable
     internal IStorage Storage { get; }
     internal CommitPipeline Pipeline { get; }
     internal KvOptions Options { get; }
+    internal FileGrowth? Growth { get; }
 
     /// <summary>Scratch for the tree writer: pinned once, used only by the write transaction holding the writer lock.</summary>
     internal byte[] WriterBuffers => _writerBuffers ??= GC.AllocateUninitializedArray<byte>(TreeWriter.BufferSize(PageSize), pinned: true);
@@ -64,6 +65,7 @@ public sealed partial class KvDatabase : IDisposable
         {
             _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
             FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, _allocator.Pool);
+            Growth = new FileGrowth(storage, Pipeline, _allocator, _readers.OldestSnapshot, PageSize);
         }
         // Started last: if loading the free map throws, no timer is left behind.
         var interval = options.DeferredFlushInterval;
@@ -77,7 +79,14 @@ public sealed partial class KvDatabase : IDisposable
     /// <exception cref="CorruptDatabaseException">The file is not an MmapKv database or is damaged.</exception>
     /// <exception cref="IncompatibleFormatException">The file was written by an incompatible format version.</exception>
     /// <exception cref="DatabaseLockedException">Another process or instance has the file open.</exception>
-    /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist.</exception>
+    /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist (names the path).</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist, or a
+    /// component of it is not a directory.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its directory may not be opened or created (EACCES, EPERM).</exception>
+    /// <exception cref="IOException">The path is not a regular file (a directory, device, FIFO or socket; the message
+    /// says which), the file system is read-only for a read-write open (open with <see cref="KvOptions.ReadOnly"/>),
+    /// the address space for <see cref="KvOptions.MaxSize"/> cannot be reserved, or another open failure (errno in
+    /// the message). <see cref="StorageFailedException"/> is never raised for a bad path: it means a write-back failed.</exception>
     public static KvDatabase Open(string path, KvOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -85,7 +94,9 @@ public sealed partial class KvDatabase : IDisposable
         options.Validate();
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("MmapKv requires a little-endian CPU.");
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
+        // Path.Exists, not File.Exists: a directory (or a FIFO, device, socket) at the path is not "missing", and
+        // creating a database next to it would only fail later; opening it gives the error that names what it is.
+        if (!System.IO.Path.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
         var storage = MappedFileStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
         try
         {
@@ -379,8 +390,10 @@ public sealed partial class KvDatabase : IDisposable
             {
                 Pipeline.FlushAll();
                 // Give back space allocated ahead of use (no meta references pages past the high-water mark), but
-                // only when no transaction is left: a leftover writer may have handed out spans of pages there.
-                if (Volatile.Read(ref _references) == 1) Storage.Shrink(Current.Meta.PageCount * PageSize);
+                // only when no transaction is left: a leftover writer may have handed out spans of pages there. The
+                // delete reserve stays (FileGrowth), so a full disk cannot take it while the database is closed.
+                if (Volatile.Read(ref _references) == 1)
+                    Storage.Shrink(Math.Min(Storage.Length, Current.Meta.PageCount * PageSize + Growth!.ReserveBytes));
             }
         }
         finally

@@ -23,7 +23,7 @@ public sealed class WriteTransaction : KvTransaction
         : base(db, baseSnapshot.TxnId + 1, baseSnapshot.Meta)
     {
         _base = baseSnapshot;
-        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Pipeline.Grow);
+        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Growth!);
         _writer = new TreeWriter(_pages, db.WriterBuffers);
     }
 
@@ -48,6 +48,7 @@ public sealed class WriteTransaction : KvTransaction
         using var use = Use();
         ThrowIfEnded(tree);
         _version++;
+        _pages.HasInserted = true; // from now on this transaction may not use the delete reserve
         try { _writer.Put(tree, key, value); }
         catch (Exception e) { Fail(e); throw; }
     }
@@ -72,6 +73,7 @@ public sealed class WriteTransaction : KvTransaction
         {
             EncodeTreeName(name);
             state = new TreeState(name, default) { Dirty = true };
+            _pages.HasInserted = true; // a new tree is a new catalog entry: not a delete-only transaction
             _trees[name] = state;
         }
         return new KvTree(this, state);

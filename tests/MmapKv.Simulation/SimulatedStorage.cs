@@ -72,6 +72,15 @@ internal sealed unsafe class SimulatedStorage : IStorage
 
     public FaultPlan Plan { get; set; } = new();
 
+    /// <summary>
+    /// Bytes the simulated device holds (0: no limit). A growth past it fails with ENOSPC and leaves the file as it
+    /// was, as <see cref="IStorage.Grow"/> promises (the real storage gives back a partial allocation).
+    /// </summary>
+    public long DeviceBytes { get; set; }
+
+    /// <summary>Every growth request that reached the device: the length asked for, and whether it was granted.</summary>
+    public List<(long Length, bool Granted)> GrowRequests { get; } = new();
+
     /// <summary>msync calls made so far (fault plans count flush calls from the storage's creation).</summary>
     public long FlushCalls => _flushCalls;
     public long SyncCalls => _syncCalls;
@@ -171,6 +180,9 @@ internal sealed unsafe class SimulatedStorage : IStorage
         if (newLength <= _liveLength) return;
         if (newLength > Capacity) throw new DatabaseFullException($"simulated capacity {Capacity} reached");
         if (Plan.NoSpaceAtGrow == call) throw new DatabaseFullException("simulated ENOSPC from posix_fallocate");
+        bool fits = DeviceBytes == 0 || newLength <= DeviceBytes;
+        GrowRequests.Add((newLength, fits));
+        if (!fits) throw new DatabaseFullException($"simulated ENOSPC: the device holds {DeviceBytes} bytes");
         // The new range reads as zeros, in the cache and on disk (fallocate allocates zeroed blocks).
         Live.Slice((int)_liveLength, (int)(newLength - _liveLength)).Clear();
         _durable.AsSpan((int)_durableLength, (int)(newLength - _durableLength)).Clear();

@@ -95,7 +95,9 @@ public class IoFaultTests
     public void Grow_NoSpace_ThrowsDatabaseFull_AbortsOnlyThatTransaction()
     {
         var (sim, db) = OpenWithData();
-        sim.Plan = new FaultPlan { NoSpaceAtGrow = sim.GrowCalls + 1, WritebackProbability = 0 };
+        // The device is full from here on: every growth gets ENOSPC (a single ENOSPC is retried with a smaller
+        // step, see Grow_NoSpaceOnce_IsRetriedWithASmallerStep).
+        sim.DeviceBytes = sim.Length;
         var tx = db.BeginWrite();
         Assert.Throws<DatabaseFullException>(() =>
         {
@@ -109,6 +111,25 @@ public class IoFaultTests
             again.Put("small"u8, "x"u8);
             again.Commit();
         }
+        Assert.True(db.Check().IsValid);
+        db.Dispose();
+        AssertRecovers(sim, CrashKind.PowerLoss);
+    }
+
+    /// <summary>One refused growth is not a full disk: the growth path asks again for less (docs/durability.md §5.1).</summary>
+    [Fact]
+    public void Grow_NoSpaceOnce_IsRetriedWithASmallerStep()
+    {
+        var (sim, db) = OpenWithData();
+        sim.Plan = new FaultPlan { NoSpaceAtGrow = sim.GrowCalls + 1, WritebackProbability = 0 };
+        long calls = sim.GrowCalls;
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 5000; i++) tx.Put(CrashRunner.Key(1000 + i), new byte[500]);
+            tx.Commit();
+        }
+        Assert.True(sim.GrowCalls >= calls + 2, "the refused growth was not retried");
+        AssertCommittedDataReadable(db);
         Assert.True(db.Check().IsValid);
         db.Dispose();
         AssertRecovers(sim, CrashKind.PowerLoss);

@@ -33,11 +33,11 @@ internal sealed unsafe class TransactionPages
 
     private readonly PageVerifier? _verifier;
 
-    private readonly Action<long> _grow; // extends the file through the commit pipeline, which serializes growth with flushes
+    private readonly FileGrowth _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
 
-    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums, Action<long> grow)
+    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums, FileGrowth growth)
     {
-        _grow = grow;
+        _growth = growth;
         if (verifyChecksums) _verifier = new PageVerifier(id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id));
         _storage = storage;
         _allocator = allocator;
@@ -54,15 +54,14 @@ internal sealed unsafe class TransactionPages
     public bool IsDirty(long id) => _dirty.Contains(id);
     public bool IsDirtyRun(long start) => _dirtyRuns.ContainsKey(start);
 
+    /// <summary>Set by the first insert or overwrite. Until then the transaction may use the delete reserve (<see cref="FileGrowth"/>).</summary>
+    public bool HasInserted { get; set; }
+
     /// <summary>A page this transaction may write: from its own reuse list, then the pool, then the end of the file.</summary>
     public long AllocatePage()
     {
         long id;
-        if (!_reusable.TryTakeOne(out id))
-        {
-            if (_allocator.Pool.TryTakeOne(out id)) _takenFromPool.Add(id);
-            else id = Extend(1);
-        }
+        if (!_reusable.TryTakeOne(out id)) id = TakeNew(1);
         _dirty.Add(id);
         _mapTouched?.Enqueue(id);
         return id;
@@ -72,32 +71,32 @@ internal sealed unsafe class TransactionPages
     public long AllocateRun(long pages)
     {
         long start;
-        if (_reusable.TryTakeRun(pages, out start)) { }
-        else if (_allocator.Pool.TryTakeRun(pages, out start))
-            for (long i = 0; i < pages; i++) _takenFromPool.Add(start + i);
-        else start = Extend(pages);
+        if (!_reusable.TryTakeRun(pages, out start)) start = TakeNew(pages);
         _dirtyRuns[start] = pages;
         if (_mapTouched is not null) for (long i = 0; i < pages; i++) _mapTouched.Enqueue(start + i);
         return start;
     }
 
-    private long Extend(long pages)
+    /// <summary>
+    /// Pages from the pool, else from the end of the file. When the file cannot grow, <see cref="FileGrowth"/> may
+    /// reclaim quarantined pages into the pool instead, so the pool is tried again.
+    /// </summary>
+    private long TakeNew(long pages)
     {
-        long id = _pageCount;
-        long needed = (id + pages) * _pageSize;
-        if (needed > _storage.Length) _grow(GrowthTarget(needed));
-        _pageCount = id + pages;
-        return id;
-    }
-
-    /// <summary>Geometric growth (a quarter of the file, 1 MiB to 256 MiB per step), never past the capacity.</summary>
-    private long GrowthTarget(long needed)
-    {
-        long length = _storage.Length;
-        long step = Math.Clamp(length / 4, 1L << 20, 256L << 20);
-        long target = Math.Max(needed, length + step);
-        target = (target + _pageSize - 1) / _pageSize * _pageSize;
-        return Math.Min(target, Math.Max(needed, _storage.Capacity / _pageSize * _pageSize));
+        while (true)
+        {
+            if (pages == 1 ? _allocator.Pool.TryTakeOne(out long id) : _allocator.Pool.TryTakeRun(pages, out id))
+            {
+                for (long i = 0; i < pages; i++) _takenFromPool.Add(id + i);
+                return id;
+            }
+            if (_growth.Ensure(_pageCount + pages, deleteOnly: !HasInserted))
+            {
+                id = _pageCount;
+                _pageCount = id + pages;
+                return id;
+            }
+        }
     }
 
     /// <summary>Frees one page. See W2.</summary>

@@ -11,7 +11,7 @@ internal static unsafe class DatabaseFormatter
     public static void CreateFile(string path, KvOptions options)
     {
         string temp = $"{path}.creating-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using (var storage = MappedFileStorage.Open(temp, readOnly: false, 2L * options.PageSize, createNew: true, options.CreateMode))
+        using (var storage = MappedFileStorage.Open(temp, readOnly: false, 2L * options.PageSize, createNew: true, options.CreateMode, reportAs: path))
         {
             Format(storage, options.PageSize);
         }

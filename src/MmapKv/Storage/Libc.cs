@@ -50,6 +50,23 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Unlink(string path);
 
+    /// <summary>Linux only (glibc 2.28+, musl 1.2.5+). Its struct has one layout on every architecture, unlike stat's.</summary>
+    [LibraryImport(Lib, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>macOS: fstat with 64-bit inodes. On arm64 that is plain fstat; on x64 it is the $INODE64 variant.</summary>
+    [LibraryImport(Lib, EntryPoint = "fstat", SetLastError = true)]
+    public static partial int FstatMac(int fd, byte* buffer);
+
+    [LibraryImport(Lib, EntryPoint = "fstat$INODE64", SetLastError = true)]
+    public static partial int FstatMacX64(int fd, byte* buffer);
+
+    [LibraryImport(Lib, EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatMac(string path, byte* buffer);
+
+    [LibraryImport(Lib, EntryPoint = "stat$INODE64", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int StatMacX64(string path, byte* buffer);
+
     [LibraryImport(Lib, EntryPoint = "strerror")]
     private static partial nint StrError(int errnum);
 
@@ -63,6 +80,20 @@ internal static unsafe partial class Libc
         public static readonly int O_CREAT = IsMac ? 0x200 : 0x40;
         public static readonly int O_EXCL = IsMac ? 0x800 : 0x80;
         public static readonly int O_CLOEXEC = IsMac ? 0x1000000 : 0x80000;
+        public static readonly int O_NONBLOCK = IsMac ? 0x4 : 0x800;
+        public const int AT_FDCWD_LINUX = -100;
+        public const int AT_EMPTY_PATH = 0x1000;
+        public const uint STATX_TYPE = 1;
+        public const int STATX_MODE_OFFSET = 0x1C;   // u16 stx_mode in struct statx, on every Linux architecture
+        public const int MAC_STAT_MODE_OFFSET = 4;   // u16 st_mode in macOS's 64-bit-inode struct stat
+        public const int S_IFMT = 0xF000;            // the file-type bits: the same values on Linux and macOS
+        public const int S_IFIFO = 0x1000;
+        public const int S_IFCHR = 0x2000;
+        public const int S_IFDIR = 0x4000;
+        public const int S_IFBLK = 0x6000;
+        public const int S_IFREG = 0x8000;
+        public const int S_IFLNK = 0xA000;
+        public const int S_IFSOCK = 0xC000;
         public const int PROT_NONE = 0;
         public const int PROT_READ = 1;
         public const int PROT_WRITE = 2;
@@ -73,6 +104,7 @@ internal static unsafe partial class Libc
         public const int LOCK_EX = 2;
         public const int LOCK_NB = 4;
         public const int LOCK_UN = 8;
+        public const int SEEK_CUR = 1;
         public const int SEEK_END = 2;
         public const int EINTR = 4;
         public const int EIO = 5;
@@ -83,5 +115,16 @@ internal static unsafe partial class Libc
         public const int EFBIG = 27;
         public const int ENOENT = 2;
         public const int EACCES = 13;
+        public const int EPERM = 1;
+        public static readonly int ENOSYS = IsMac ? 78 : 38;
+        public const int ESPIPE = 29;
+        public const int ENXIO = 6;
+        public const int ENODEV = 19;
+        public const int ENOTDIR = 20;
+        public const int EISDIR = 21;
+        public const int EROFS = 30;
+        public static readonly int ENAMETOOLONG = IsMac ? 63 : 36;
+        public static readonly int ELOOP = IsMac ? 62 : 40;
+        public static readonly int EOPNOTSUPP = IsMac ? 102 : 95;
     }
 }

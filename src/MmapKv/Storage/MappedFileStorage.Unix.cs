@@ -7,24 +7,22 @@ internal sealed unsafe partial class MappedFileStorage
 {
     private int _fd = -1;
 
-    private MappedFileStorage(string path, bool readOnly, long capacity, bool createNew, int createMode)
+    private MappedFileStorage(string path, bool readOnly, long capacity, bool createNew, int createMode, string reportAs)
     {
         _path = path;
         IsReadOnly = readOnly;
-        int flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (createNew ? O_CREAT | O_EXCL : 0);
+        // O_NONBLOCK: opening a FIFO for reading otherwise blocks until a writer appears, which may be never. The
+        // type check below then refuses it. On a regular file the flag has no effect (no read or write call is
+        // ever made on this descriptor; mmap, fsync, fallocate and flock ignore it), so it is left set.
+        int flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (createNew ? O_CREAT | O_EXCL : 0);
         _fd = Libc.Open(path, flags, createMode);
-        if (_fd < 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == ENOENT) throw new FileNotFoundException($"Database file not found: {path}", path);
-            if (errno == EACCES) throw new UnauthorizedAccessException($"Access denied to database file {path}: {Libc.Describe(errno)}");
-            throw new StorageFailedException($"Cannot open {path}: {Libc.Describe(errno)}", errno);
-        }
+        if (_fd < 0) throw OpenError(Marshal.GetLastPInvokeError(), path, reportAs, createNew);
         try
         {
+            RequireRegularFile(path, reportAs);
             // One process (one open description) at a time. flock locks belong to the open file description, so a
             // second KvDatabase on the same file in this process is refused too. Readers share; a writer excludes.
-            TakeLock(path, readOnly ? LOCK_SH : LOCK_EX);
+            TakeLock(reportAs, readOnly ? LOCK_SH : LOCK_EX);
             long length = Libc.Lseek(_fd, 0, SEEK_END);
             if (length < 0) throw Failure("lseek");
             _length = length;
@@ -36,9 +34,13 @@ internal sealed unsafe partial class MappedFileStorage
             if (p == -1)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                throw new StorageFailedException(
-                    $"Cannot reserve {_capacity} bytes of address space for {path} ({Libc.Describe(errno)}). " +
-                    "The process may have an address-space limit (ulimit -v); set a smaller KvOptions.MaxSize.", errno);
+                // ENODEV: the file system or device does not support mapping; only reachable here when the type
+                // check above had no layout-safe call to make (see RequireRegularFile).
+                if (errno == ENODEV) throw FileType.NotRegular(reportAs, "a file that cannot be memory-mapped");
+                // Not a storage failure (nothing was written): the address space is the limit, so say which knob helps.
+                throw new IOException(
+                    $"Cannot reserve {_capacity} bytes of address space for {reportAs} ({Libc.Describe(errno)}). " +
+                    "The process may have an address-space limit (ulimit -v); set a smaller KvOptions.MaxSize.");
             }
             _base = (byte*)p;
             // B+tree access is random; kernel read-ahead would mostly fetch pages nobody asked for.
@@ -50,6 +52,52 @@ internal sealed unsafe partial class MappedFileStorage
             _fd = -1;
             throw;
         }
+    }
+
+    /// <summary>
+    /// The exception for a failed open(2), in the type a .NET caller expects for that cause. None of these is a
+    /// <see cref="StorageFailedException"/>: that type means a write-back failed and the machine needs attention,
+    /// while these are all about the path the caller gave.
+    /// </summary>
+    private static Exception OpenError(int errno, string path, string reportAs, bool creating)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(reportAs)) ?? "/";
+        if (errno == ENOENT)
+            return creating
+                ? new DirectoryNotFoundException($"Cannot create database file {reportAs}: the directory {dir} does not exist.")
+                : new FileNotFoundException($"Database file not found: {reportAs}", reportAs);
+        if (errno == ENOTDIR)
+            return new DirectoryNotFoundException($"Cannot open {reportAs}: a component of {dir} is not a directory.");
+        if (errno == EACCES || errno == EPERM)
+            return new UnauthorizedAccessException($"Access denied to database file {reportAs}: {Libc.Describe(errno)}");
+        if (errno == EROFS)
+            return new IOException($"{reportAs} is on a read-only file system; open it with KvOptions.ReadOnly = true.");
+        if (errno == EISDIR) return FileType.NotRegular(reportAs, FileType.Describe(S_IFDIR));
+        // ENXIO: a socket, or a device without a driver; EOPNOTSUPP: a socket on macOS; ENODEV: a device.
+        if (errno == ENXIO || errno == EOPNOTSUPP || errno == ENODEV)
+        {
+            int type = FileType.OfPath(path);
+            if (type != S_IFREG) return FileType.NotRegular(reportAs, type < 0 ? "a special file" : FileType.Describe(type));
+        }
+        if (errno == ENAMETOOLONG) return new PathTooLongException($"Cannot open {reportAs}: {Libc.Describe(errno)}");
+        return new IOException($"Cannot open {reportAs}: {Libc.Describe(errno)}");
+    }
+
+    /// <summary>
+    /// Refuses anything but a regular file, before the lock and the map: a directory would fail the address-space
+    /// reservation, /dev/null the map, a FIFO would have hung the open (had it not been non-blocking).
+    /// </summary>
+    private void RequireRegularFile(string path, string reportAs)
+    {
+        int type = FileType.OfDescriptor(_fd);
+        if (type == S_IFREG) return;
+        if (type >= 0) throw FileType.NotRegular(reportAs, FileType.Describe(type));
+        // No layout-safe stat call here (a Linux libc without statx). Catch what can be caught without one: a
+        // directory by name, a FIFO or socket because it cannot seek. A device is then refused by mmap (ENODEV)
+        // or, if it maps, by the format check (it holds no valid meta page).
+        if (Directory.Exists(path)) throw FileType.NotRegular(reportAs, FileType.Describe(S_IFDIR));
+        if (Libc.Lseek(_fd, 0, SEEK_CUR) < 0 && Marshal.GetLastPInvokeError() == ESPIPE)
+            throw FileType.NotRegular(reportAs, "a FIFO or a socket");
     }
 
     /// <summary>
@@ -65,7 +113,8 @@ internal sealed unsafe partial class MappedFileStorage
         {
             int errno = Marshal.GetLastPInvokeError();
             if (errno == EINTR) continue;
-            if (errno != EAGAIN) throw new StorageFailedException($"Cannot lock {path}: {Libc.Describe(errno)}", errno);
+            // Not a storage failure: the file system does not offer locks (some network file systems).
+            if (errno != EAGAIN) throw new IOException($"Cannot lock {path}: {Libc.Describe(errno)}");
             if (Environment.TickCount64 >= deadline)
                 throw new DatabaseLockedException($"{path} is open in another process or another KvDatabase instance.");
             Thread.Sleep(2);
@@ -87,9 +136,18 @@ internal sealed unsafe partial class MappedFileStorage
         int rc;
         // Real blocks, not a sparse hole: a write through the map into a hole on a full disk is SIGBUS (S2).
         while ((rc = Libc.PosixFallocate(_fd, old, newLength - old)) == EINTR) { }
-        if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
-            throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
-        if (rc != 0) throw new StorageFailedException($"posix_fallocate failed on {_path}: {Libc.Describe(rc)}", rc);
+        if (rc != 0)
+        {
+            // A failed posix_fallocate may keep what it got: ext4 leaves the blocks (and possibly a longer length)
+            // of a partial allocation, so the file system shows no free space until the file is closed. Cut back to
+            // the old length; truncating also frees blocks allocated past the end of file. Nothing below the old
+            // length changes, so S2 holds, and no meta references the range (it was never usable). Best effort: if
+            // the truncate fails, the extra length lies past every page count and a later growth reuses it.
+            _ = Libc.Ftruncate(_fd, old);
+            if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+                throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
+            throw new StorageFailedException($"posix_fallocate failed on {_path}: {Libc.Describe(rc)}", rc);
+        }
         // The new length must be durable before any meta page can reference pages in it.
         if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
         Volatile.Write(ref _length, newLength);
@@ -160,7 +218,7 @@ internal sealed unsafe partial class MappedFileStorage
         int errno = published ? 0 : Marshal.GetLastPInvokeError();
         Libc.Unlink(tempPath);
         if (!published && errno != EEXIST)
-            throw new StorageFailedException($"Cannot create {finalPath}: {Libc.Describe(errno)}", errno);
+            throw new IOException($"Cannot create {finalPath}: {Libc.Describe(errno)}"); // e.g. a file system without hard links
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(finalPath))!);
         return published;
     }

@@ -16,12 +16,15 @@ internal sealed unsafe partial class MappedFileStorage : IStorage
     public long Length => Volatile.Read(ref _length);
     public bool IsReadOnly { get; }
 
-    /// <summary>Opens (or, with <paramref name="createNew"/>, creates exclusively) and maps a file.</summary>
-    public static MappedFileStorage Open(string path, bool readOnly, long capacity, bool createNew, int createMode)
+    /// <summary>
+    /// Opens (or, with <paramref name="createNew"/>, creates exclusively) and maps a file. Errors name
+    /// <paramref name="reportAs"/> when given: the user's path, when <paramref name="path"/> is an internal temporary file.
+    /// </summary>
+    public static MappedFileStorage Open(string path, bool readOnly, long capacity, bool createNew, int createMode, string? reportAs = null)
     {
         if (OperatingSystem.IsWindows())
             throw new PlatformNotSupportedException("MmapKv's Windows storage backend is not implemented yet; Linux and macOS are supported.");
-        return new MappedFileStorage(path, readOnly, capacity, createNew, createMode);
+        return new MappedFileStorage(path, readOnly, capacity, createNew, createMode, reportAs ?? path);
     }
 
     public override string ToString() => _path;
