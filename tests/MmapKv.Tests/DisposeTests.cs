@@ -77,7 +77,7 @@ public class DisposeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Dispose_WithAWriterWaitingForTheLock_RefusesItWithObjectDisposed()
+    public async Task Dispose_WithAWriterWaitingForTheLock_RefusesItWithObjectDisposed()
     {
         using var dir = new TempDir();
         var db = KvDatabase.Open(dir.File());
@@ -86,8 +86,7 @@ public class DisposeTests(ITestOutputHelper output)
         Thread.Sleep(50); // let it block on the writer lock
         db.Dispose();
         holder.Dispose(); // the waiter now gets the lock, and must find the database closed
-        var e = Assert.Throws<AggregateException>(() => waiter.Wait(TimeSpan.FromSeconds(10)));
-        Assert.IsType<ObjectDisposedException>(e.InnerException);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiter.WaitAsync(TimeSpan.FromSeconds(10)));
         using var again = KvDatabase.Open(dir.File());
         Assert.True(again.Check().IsValid);
     }

@@ -1135,7 +1135,10 @@ public class ErrorPathTests
         Assert.True(reader.TryGet("big"u8, out var earlyBig));
         var cursor = reader.OpenCursor();
         Assert.True(cursor.First());
-        var writer = Task.Run(() => db.BeginWrite()).Result; // a write transaction left open on another thread
+        WriteTransaction writer = null!; // a write transaction left open, started on another thread
+        var starter = new Thread(() => writer = db.BeginWrite());
+        starter.Start();
+        starter.Join();
         writer.Put("lost"u8, "x"u8);
         db.Dispose();
 
