@@ -21,8 +21,11 @@ public sealed class FaultPlan
     public long FailFlushAt { get; set; }
     /// <summary>Fail the fsync at this sync call (1-based) with EIO; 0 never.</summary>
     public long FailSyncAt { get; set; }
-    /// <summary>Fail file growth at this grow call (1-based) with ENOSPC; 0 never.</summary>
+    /// <summary>Fail file growth at this grow call (1-based) with ENOSPC; 0 never. With <see cref="NoSpaceStays"/>,
+    /// every later growth fails too (the disk stays full), as a real full disk does until space is freed.</summary>
     public long NoSpaceAtGrow { get; set; }
+    /// <summary>ENOSPC from <see cref="NoSpaceAtGrow"/> on, not only at that call.</summary>
+    public bool NoSpaceStays { get; set; }
     /// <summary>Fail the fsync inside file growth at this grow call with EIO; 0 never.</summary>
     public long FailGrowSyncAt { get; set; }
     /// <summary>A failed sync loses every dirty sector of its range (written off as clean, never written) instead of a random mix.</summary>
@@ -179,7 +182,8 @@ internal sealed unsafe class SimulatedStorage : IStorage
         long call = ++_growCalls;
         if (newLength <= _liveLength) return;
         if (newLength > Capacity) throw new DatabaseFullException($"simulated capacity {Capacity} reached");
-        if (Plan.NoSpaceAtGrow == call) throw new DatabaseFullException("simulated ENOSPC from posix_fallocate");
+        if (Plan.NoSpaceAtGrow == call || (Plan.NoSpaceStays && Plan.NoSpaceAtGrow != 0 && call >= Plan.NoSpaceAtGrow))
+            throw new DatabaseFullException("simulated ENOSPC from posix_fallocate");
         bool fits = DeviceBytes == 0 || newLength <= DeviceBytes;
         GrowRequests.Add((newLength, fits));
         if (!fits) throw new DatabaseFullException($"simulated ENOSPC: the device holds {DeviceBytes} bytes");
