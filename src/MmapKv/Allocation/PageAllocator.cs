@@ -105,13 +105,14 @@ internal sealed class PageAllocator
         long horizon = Math.Min(oldestReader, durable);
         while (_pending.Count > 0 && _pending.Peek().FreedBy <= horizon)
             ToPool(_pending.Dequeue().Pages);
-        // R2b, or R2 for a group whose writer a flush covered before it could be released.
-        while (_young.Count > 0)
+        // R2b. A group whose writer a flush covered before the group could be released falls back to R2: it moves
+        // to the pending queue rather than wait at the head here, where it would hold back every younger group
+        // behind it until the next flush (the pending queue then releases it no earlier than F allows: safe).
+        while (_young.Count > 0 && _young.Peek().FreedBy <= oldestReader)
         {
-            var (freedBy, writtenBy, pages) = _young.Peek();
-            if (freedBy > oldestReader || (writtenBy <= flushed && freedBy > durable)) break;
-            _young.Dequeue();
-            ToPool(pages);
+            var (freedBy, writtenBy, pages) = _young.Dequeue();
+            if (writtenBy > flushed || freedBy <= durable) ToPool(pages);
+            else _pending.Enqueue((freedBy, pages));
         }
     }
 
