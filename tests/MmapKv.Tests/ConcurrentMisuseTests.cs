@@ -15,18 +15,28 @@ public class ConcurrentMisuseTests
 {
     private const string Message = "in use by another thread";
 
-    /// <summary>Runs <paramref name="body"/> on two threads at once; returns the exceptions they raised.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> on two threads at once, each for at least <paramref name="iterations"/> calls
+    /// (with i from 0 to iterations - 1, then again), and on until the race has been seen or 20 seconds have passed:
+    /// on a loaded machine one thread may otherwise finish before the other starts. Returns the exceptions raised.
+    /// </summary>
     private static List<Exception> Race(int iterations, Action<int, int> body)
     {
         var errors = new List<Exception>();
         using var start = new Barrier(2);
+        var deadline = Environment.TickCount64 + 20_000;
+        int seen = 0;
         var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
         {
             start.SignalAndWait();
-            for (int i = 0; i < iterations; i++)
+            for (int i = 0; i < iterations || (Volatile.Read(ref seen) == 0 && Environment.TickCount64 < deadline); i++)
             {
-                try { body(t, i); }
-                catch (Exception e) { lock (errors) errors.Add(e); }
+                try { body(t, i % iterations); }
+                catch (Exception e)
+                {
+                    lock (errors) errors.Add(e);
+                    Interlocked.Increment(ref seen);
+                }
             }
         })).ToArray();
         foreach (var th in threads) th.Start();
