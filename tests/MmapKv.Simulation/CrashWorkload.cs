@@ -189,7 +189,7 @@ internal static class CrashRunner
     }
 
     /// <summary>
-    /// Checks CRASH-MODEL.md invariants 1–4 on <paramref name="recovered"/>: it opens; it shows exactly one committed
+    /// Checks the recovery properties V1–V4 (docs/durability.md §10.1) on <paramref name="recovered"/>: it opens; it shows exactly one committed
     /// snapshot between <paramref name="acked"/> and <paramref name="started"/>; Check() passes; it accepts a new
     /// commit, and a clean close and reopen gives identical contents. Returns the index of the snapshot found.
     /// </summary>

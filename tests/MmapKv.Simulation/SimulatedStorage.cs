@@ -44,7 +44,7 @@ public enum CrashKind
 }
 
 /// <summary>
-/// A storage backend that models a disk behind a page cache (docs/durability.md, CRASH-MODEL.md). It keeps a
+/// A storage backend that models a disk behind a page cache (docs/durability.md §10.1). It keeps a
 /// live image (what the process sees through the map) and a durable image (what is on the platter), plus a live
 /// and a durable file length. The engine writes through <see cref="Base"/> exactly as it does on a real map; the
 /// dirty set is whatever differs between the two images, compared sector by sector.

@@ -7,8 +7,8 @@ using Xunit.Abstractions;
 namespace MmapKv.Tests;
 
 /// <summary>
-/// Crash simulation (CRASH-MODEL.md): workloads run on <see cref="SimulatedStorage"/>, crash at chosen sync points,
-/// and recovery must satisfy invariants 1–4. Random runs are FsCheck properties with printed, replayable seeds
+/// Crash simulation (docs/durability.md §10): workloads run on <see cref="SimulatedStorage"/>, crash at chosen sync points,
+/// and recovery must satisfy V1–V4. Random runs are FsCheck properties with printed, replayable seeds
 /// (MMAPKV_PROP_SEED) and shrinking; MMAPKV_CRASH_ITERS sets their count.
 /// </summary>
 public class CrashSimulationTests(ITestOutputHelper output)

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace MmapKv.Tests;
 
 /// <summary>
-/// CRASH-MODEL.md invariant 5: with media corruption (bit flips, garbage sectors) opening or reading fails with
+/// V5 (docs/durability.md §10.1): with media corruption (bit flips, garbage sectors) opening or reading fails with
 /// <see cref="CorruptDatabaseException"/>, or the database shows exactly a committed snapshot and passes Check().
 /// Never another exception, never a crash, and never wrong data while checksums are verified.
 /// </summary>

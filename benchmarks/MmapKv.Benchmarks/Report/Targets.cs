@@ -5,7 +5,7 @@ namespace MmapKv.Benchmarks.Report;
 /// <summary>A target of docs/benchmarks.md: peer / MmapKv on one row must reach <see cref="Minimum"/>.</summary>
 internal sealed record Target(string Name, Row Row, string Peer, double Minimum)
 {
-    /// <summary>The targets table of BENCHMARKS.md, one entry per (row, peer) it covers.</summary>
+    /// <summary>The targets table of docs/benchmarks.md, one entry per (row, peer) it covers.</summary>
     public static IEnumerable<Target> All()
     {
         yield return new("random reads vs LMDB", Rows.RandomReads, "lmdb", 1.3);

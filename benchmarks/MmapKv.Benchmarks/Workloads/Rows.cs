@@ -14,7 +14,7 @@ internal sealed record Row(string Id, string Label, MetricKind Kind, string Sele
     public bool IsWrite => Kind == MetricKind.Time && !IsRead;
 }
 
-/// <summary>The workloads of docs/benchmarks.md (BENCHMARKS.md), in table order.</summary>
+/// <summary>The workloads of docs/benchmarks.md, in table order.</summary>
 internal static class Rows
 {
     public static readonly Row BulkLoad = new("bulk-load", "bulk load", MetricKind.Time, "load");
