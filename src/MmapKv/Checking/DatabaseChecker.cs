@@ -1,5 +1,6 @@
 using MmapKv.Allocation;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 
 namespace MmapKv.Checking;
@@ -157,24 +158,25 @@ internal sealed unsafe class DatabaseChecker
         _ => "part of the free map",
     };
 
+    /// <summary>
+    /// Checks every named tree. A damaged catalog entry is reported and the walk goes on with the next one; a damaged
+    /// catalog page ends the walk (the catalog tree's own check reports it too).
+    /// </summary>
     private void CheckNamedTrees(in TreeDescriptor catalog)
     {
-        if (catalog.Root == 0) return;
-        var path = new CursorPath();
-        try
+        var entries = new TreeCatalog(_ctx, catalog, _maxKey).GetEnumerator();
+        while (true)
         {
-            for (bool ok = path.First(_ctx, catalog); ok; ok = path.Next(_ctx))
+            try
             {
-                var leaf = path.Leaf(_ctx, out int i);
-                string name = TreeName.Decode(leaf.KeyAt(i), _maxKey);
-                var value = leaf.ValueAt(i, _ctx);
-                if (value.Length != TreeDescriptor.Size) { _report.Add($"catalog: tree '{name}' has a {value.Length}-byte descriptor"); continue; }
-                CheckTree($"tree '{name}'", TreeDescriptor.Read(value));
+                if (!entries.MoveNext()) return;
             }
-        }
-        catch (CorruptDatabaseException e)
-        {
-            _report.Add("catalog: " + e.Message);
+            catch (CorruptDatabaseException e)
+            {
+                _report.Add("catalog: " + e.Message);
+                continue;
+            }
+            CheckTree($"tree '{entries.Current.Name}'", entries.Current.Descriptor);
         }
     }
 
