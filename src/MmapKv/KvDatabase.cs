@@ -307,7 +307,7 @@ public sealed partial class KvDatabase : IDisposable
     public CheckReport Check()
     {
         using var tx = BeginRead(internalUse: true);
-        return DatabaseChecker.Run(tx, Storage.Length);
+        return DatabaseChecker.Run(tx.Context, tx.SnapshotMeta, MaxKeySize, Storage.Length);
     }
 
     /// <summary>Sizes and counts of the newest commit, and the open read transactions.</summary>
@@ -355,9 +355,9 @@ public sealed partial class KvDatabase : IDisposable
         _publisher.Close(); // from here on no commit is published (SnapshotPublisher.Publish)
         try
         {
-            bool flushed = _durability.FlushForClose(); // after the close, so it covers every published commit
+            _durability.Dispose(); // stops the interval timer, waiting for a running flush
             ReclaimAbandonedReaders();
-            if (flushed)
+            if (_durability.FlushForClose()) // after the close, so it covers every published commit
             {
                 // Give back space allocated ahead of use (no meta references pages past the high-water mark), but
                 // only when no transaction is left: a leftover writer may have handed out spans of pages there. The

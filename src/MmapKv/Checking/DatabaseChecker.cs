@@ -26,16 +26,20 @@ internal sealed unsafe class DatabaseChecker
         _owner = new byte[ctx.PageCount];
     }
 
-    public static CheckReport Run(ReadTransaction tx, long fileLength)
+    /// <summary>Checks the snapshot <paramref name="meta"/> describes, read through <paramref name="ctx"/>.</summary>
+    /// <param name="ctx">The snapshot's page view; its pages must not change while this runs (a reader holds them, R1).</param>
+    /// <param name="meta">The snapshot's meta record.</param>
+    /// <param name="maxKeySize">The longest key the database allows.</param>
+    /// <param name="fileLength">The file's length in bytes, to check the meta against.</param>
+    public static CheckReport Run(PageContext ctx, in MetaRecord meta, int maxKeySize, long fileLength)
     {
-        var meta = tx.SnapshotMeta;
         var report = new CheckReport { TxnId = meta.TxnId, PageCount = meta.PageCount };
         if (meta.Validate(fileLength) is { } problem)
         {
             report.Add("meta: " + problem);
             return report;
         }
-        var checker = new DatabaseChecker(tx.Context, report, tx.Db.MaxKeySize);
+        var checker = new DatabaseChecker(ctx, report, maxKeySize);
         checker.CheckTree("default tree", meta.Main);
         checker.CheckTree("catalog", meta.Catalog, countsEntries: false);
         checker.CheckNamedTrees(meta.Catalog);

@@ -51,8 +51,8 @@ internal sealed class DurabilityPolicy : IDisposable
     }
 
     /// <summary>
-    /// The close-time flush: stops the timer (waiting for a running callback, which must not touch the pipeline
-    /// after the file is closed), then makes every published commit durable. The caller has already stopped
+    /// The close-time flush: stops the timer if <see cref="Dispose"/> has not (waiting for a running callback, which
+    /// must not touch the pipeline after the file is closed), then makes every published commit durable. The caller has already stopped
     /// publishing, so this covers every commit that returned before close. Returns false when nothing could be
     /// flushed (read-only, or poisoned by an earlier failure, D2).
     /// </summary>
