@@ -1,3 +1,4 @@
+using MmapKv.BTree;
 using MmapKv.Format;
 
 namespace MmapKv;
@@ -110,12 +111,11 @@ public sealed partial class KvDatabase
         {
             using (var c = source.OpenCursor())
                 for (bool ok = c.First(); ok; ok = c.Next()) tx.Put(CheckedKey(c.Key), c.Value);
-            foreach (string name in source.GetTreeNames())
+            // The catalog walk gives each tree's validated descriptor, so no second lookup by name is needed.
+            foreach (var entry in source.CommittedCatalog)
             {
-                var into = tx.OpenTree(name);
-                if (!source.TryOpenTree(name, out var from)) // listed by a walk but not found by a search: damage
-                    throw new CorruptDatabaseException($"the catalog lists tree '{name}' but a lookup cannot find it");
-                using var c = from.OpenCursor();
+                var into = tx.OpenTree(entry.Name);
+                using var c = source.OpenCursor(new TreeState(entry.Name, entry.Descriptor));
                 for (bool ok = c.First(); ok; ok = c.Next()) into.Put(CheckedKey(c.Key), c.Value);
             }
             tx.Commit();

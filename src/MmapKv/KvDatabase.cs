@@ -15,12 +15,10 @@ public sealed partial class KvDatabase : IDisposable
     private readonly SemaphoreSlim _writerLock = new(1, 1);
     private readonly ReaderTable _readers;
     private readonly PageAllocator? _allocator;
-    private Snapshot _current;
+    private readonly SnapshotPublisher _publisher;
+    private readonly DurabilityPolicy _durability;
     private int _references = 1;   // the database itself, plus one per open transaction (the map lives while > 0)
     private int _disposed;         // Dispose was called: no new transactions start
-    private volatile bool _closed; // set under _closeGate by Dispose: no commit publishes, open transactions fail
-    private readonly object _closeGate = new();
-    private readonly Timer? _flushTimer;
     private readonly Func<Snapshot> _currentGetter;
     private string? _writerSite;   // where the open write transaction started, with TrackTransactions
 
@@ -29,9 +27,11 @@ public sealed partial class KvDatabase : IDisposable
     internal KvOptions Options { get; }
     internal FileGrowth? Growth { get; }
 
-    /// <summary>Scratch for the tree writer: pinned once, used only by the write transaction holding the writer lock.</summary>
-    internal byte[] WriterBuffers => _writerBuffers ??= GC.AllocateUninitializedArray<byte>(TreeWriter.BufferSize(PageSize), pinned: true);
-    private byte[]? _writerBuffers;
+    /// <summary>What every write transaction reuses (the tree writer's scratch); null when read-only.</summary>
+    internal WriterSession? Writer { get; }
+
+    /// <summary>The in-memory half of every commit; null when read-only.</summary>
+    internal CommitBuilder? Committer { get; }
 
     /// <summary>The file's page size in bytes.</summary>
     public int PageSize { get; }
@@ -48,7 +48,7 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Id of the newest commit known to be on stable storage.</summary>
     public long DurableTxnId => Pipeline.DurableTxn;
 
-    internal Snapshot Current => Volatile.Read(ref _current);
+    internal Snapshot Current => _publisher.Current;
 
     private KvDatabase(string path, IStorage storage, KvOptions options, MetaRecord meta, int metaSlot)
     {
@@ -57,20 +57,23 @@ public sealed partial class KvDatabase : IDisposable
         Options = options;
         PageSize = meta.PageSize;
         MaxKeySize = Limits.MaxKeySize(PageSize);
-        _current = new Snapshot(meta);
-        _currentGetter = () => Current;
         _readers = new ReaderTable(options.MaxReaders, options.LeakedReaderGracePeriod, options.TrackTransactions);
         Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
+        _publisher = new SnapshotPublisher(Pipeline, new Snapshot(meta));
+        _currentGetter = () => Current;
         if (!storage.IsReadOnly)
         {
             _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
-            FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, _allocator.Pool);
+            FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, MaxKeySize, _allocator.Pool);
             Growth = new FileGrowth(storage, Pipeline, _allocator, _readers.OldestSnapshot, PageSize);
         }
-        // Started last: if loading the free map throws, no timer is left behind.
-        var interval = options.DeferredFlushInterval;
-        if (!storage.IsReadOnly && interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan)
-            _flushTimer = new Timer(_ => BackgroundFlush(), null, interval, interval);
+        // Created last: it starts the interval timer, and if loading the free map throws, no timer is left behind.
+        _durability = new DurabilityPolicy(Pipeline, options, PageSize, writable: !storage.IsReadOnly);
+        if (!storage.IsReadOnly)
+        {
+            Writer = new WriterSession(PageSize);
+            Committer = new CommitBuilder(_publisher, Pipeline, _durability, PageSize);
+        }
     }
 
     /// <summary>
@@ -257,7 +260,7 @@ public sealed partial class KvDatabase : IDisposable
     {
         try
         {
-            ObjectDisposedException.ThrowIf(_closed, this); // disposed while this writer waited for the lock
+            ObjectDisposedException.ThrowIf(IsClosed, this); // disposed while this writer waited for the lock
             if (Pipeline.Poison is { } poison)
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
             Storage.VerifyLength();
@@ -287,35 +290,8 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>The page view of a snapshot with <paramref name="pageCount"/> pages.</summary>
     internal unsafe PageContext ContextAt(long pageCount, PageVerifier? verifier = null) => new(Storage.Base, PageSize, pageCount, verifier);
 
-    /// <summary>Makes a commit visible to new transactions and queues it for flushing. Under the writer lock.</summary>
-    /// <exception cref="ObjectDisposedException">The database was disposed: the commit is refused, so that every
-    /// commit that returned before <see cref="Dispose"/> is covered by its flush.</exception>
-    internal void Publish(Snapshot snapshot, List<(long First, long Pages)> ranges)
-    {
-        lock (_closeGate)
-        {
-            ObjectDisposedException.ThrowIf(_closed, this);
-            Pipeline.Enqueue(snapshot.Meta, ranges);
-            Volatile.Write(ref _current, snapshot);
-        }
-    }
-
     /// <summary>Whether <see cref="Dispose"/> was called; open transactions check it and throw <see cref="ObjectDisposedException"/>.</summary>
-    internal bool IsClosed => _closed;
-
-    /// <summary>Deferred commits accumulate until a flush; past a threshold one is forced so freed pages can be reused.</summary>
-    /// <summary>Whether enough deferred work has piled up that the committer should flush now.</summary>
-    internal bool DeferredFlushDue => Pipeline.PendingPages * PageSize >= Options.DeferredFlushBytes;
-
-    /// <summary>The interval flush for deferred commits. Runs on a timer thread, so it must never throw.</summary>
-    /// <remarks>It takes no reference: <see cref="Dispose"/> waits for a running callback before it flushes and
-    /// closes, so the map is always there while this runs.</remarks>
-    private void BackgroundFlush()
-    {
-        if (_closed || Pipeline.DurableTxn >= Pipeline.LatestTxn || Pipeline.Poison is not null) return;
-        try { Pipeline.FlushAll(); }
-        catch (Exception) { /* recorded as the pipeline's poison; the next writer or Flush() reports it */ }
-    }
+    internal bool IsClosed => _publisher.IsClosed;
 
     /// <summary>Makes every commit so far durable (the deferred ones included).</summary>
     /// <exception cref="StorageFailedException">The flush failed; writes are refused until the database is reopened.</exception>
@@ -331,7 +307,7 @@ public sealed partial class KvDatabase : IDisposable
     public CheckReport Check()
     {
         using var tx = BeginRead(internalUse: true);
-        return DatabaseChecker.Run(tx, Storage.Length);
+        return DatabaseChecker.Run(tx.Context, tx.SnapshotMeta, MaxKeySize, Storage.Length);
     }
 
     /// <summary>Sizes and counts of the newest commit, and the open read transactions.</summary>
@@ -376,19 +352,13 @@ public sealed partial class KvDatabase : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        lock (_closeGate) _closed = true; // from here on no commit is published (see Publish)
+        _publisher.Close(); // from here on no commit is published (SnapshotPublisher.Publish)
         try
         {
-            if (_flushTimer is not null)
-            {
-                // Wait for a running interval flush: it must not touch the pipeline after the file is closed.
-                using var stopped = new ManualResetEvent(false);
-                if (_flushTimer.Dispose(stopped)) stopped.WaitOne();
-            }
+            _durability.Dispose(); // stops the interval timer, waiting for a running flush
             ReclaimAbandonedReaders();
-            if (!Storage.IsReadOnly && Pipeline.Poison is null)
+            if (_durability.FlushForClose()) // after the close, so it covers every published commit
             {
-                Pipeline.FlushAll();
                 // Give back space allocated ahead of use (no meta references pages past the high-water mark), but
                 // only when no transaction is left: a leftover writer may have handed out spans of pages there. The
                 // delete reserve stays (FileGrowth), so a full disk cannot take it while the database is closed.

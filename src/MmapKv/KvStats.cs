@@ -64,8 +64,7 @@ public sealed record KvStats
         long[] bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
         FreeMap.ReadFree(ctx, bitmaps, (_, l) => free += l);
         var trees = new List<TreeStats>();
-        foreach (string name in tx.GetTreeNames())
-            trees.Add(TreeStats.From(name, (tx.FindTree(name) ?? throw new CorruptDatabaseException($"the catalog lists tree '{name}' but it cannot be found")).Desc));
+        foreach (var entry in tx.CommittedCatalog) trees.Add(TreeStats.From(entry.Name, entry.Descriptor));
         return new KvStats
         {
             PageSize = ctx.PageSize,

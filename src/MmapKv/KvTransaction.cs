@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 
 namespace MmapKv;
@@ -75,14 +76,17 @@ public abstract class KvTransaction : IDisposable
     /// <summary>The names as this transaction sees them (a write transaction adds its own creations and deletions).</summary>
     private protected virtual IReadOnlyList<string> TreeNames() => CommittedTreeNames();
 
+    /// <summary>
+    /// The catalog as committed in this transaction's base state. A write transaction writes its catalog changes
+    /// only at commit, so this is its base catalog too. Made fresh per use: the page count of a write transaction grows.
+    /// </summary>
+    internal TreeCatalog CommittedCatalog => new(Context, CatalogTree.Desc, Db.MaxKeySize);
+
     /// <summary>Names in this transaction's catalog tree, in byte order.</summary>
-    private protected List<string> CommittedTreeNames()
+    private List<string> CommittedTreeNames()
     {
         var names = new List<string>();
-        var path = new CursorPath();
-        var ctx = Context;
-        for (bool ok = path.First(ctx, CatalogTree.Desc); ok; ok = path.Next(ctx))
-            names.Add(TreeName.Decode(path.Leaf(ctx, out int i).KeyAt(i), Db.MaxKeySize));
+        foreach (var entry in CommittedCatalog) names.Add(entry.Name);
         return names;
     }
 
@@ -91,20 +95,9 @@ public abstract class KvTransaction : IDisposable
     /// <summary>Whether the transaction has ended.</summary>
     internal bool IsEnded => _ended;
 
-    /// <summary>The committed (or, in a write transaction, catalog-current) descriptor of a named tree.</summary>
-    internal TreeState? ReadCatalog(string name)
-    {
-        byte[] key = EncodeTreeName(name);
-        if (!TreeReader.TryGet(Context, CatalogTree.Desc, key, out var value)) return null;
-        if (value.Length != TreeDescriptor.Size)
-            throw new CorruptDatabaseException($"catalog entry for tree '{name}' is {value.Length} bytes, expected {TreeDescriptor.Size}");
-        var desc = TreeDescriptor.Read(value);
-        if (desc.Validate(Context.PageCount) is { } problem)
-            throw new CorruptDatabaseException($"catalog entry for tree '{name}': {problem}");
-        return new TreeState(name, desc);
-    }
-
-    internal byte[] EncodeTreeName(string name) => TreeName.Encode(name, Db.MaxKeySize);
+    /// <summary>The committed descriptor of a named tree, or null.</summary>
+    private TreeState? ReadCatalog(string name) =>
+        CommittedCatalog.TryFind(name, out var desc) ? new TreeState(name, desc) : null;
 
     internal bool TryGet(TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {

@@ -1,5 +1,6 @@
 using MmapKv.Allocation;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 using MmapKv.Transactions;
 
@@ -15,8 +16,7 @@ public sealed class WriteTransaction : KvTransaction
     private readonly Snapshot _base;
     private readonly TransactionPages _pages;
     private readonly TreeWriter _writer;
-    private readonly Dictionary<string, TreeState> _trees = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _deletedTrees = new(StringComparer.Ordinal);
+    private readonly CatalogChanges _catalog = new();
     private long _version;
 
     internal WriteTransaction(KvDatabase db, Snapshot baseSnapshot, PageAllocator allocator)
@@ -24,7 +24,7 @@ public sealed class WriteTransaction : KvTransaction
     {
         _base = baseSnapshot;
         _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Growth!);
-        _writer = new TreeWriter(_pages, db.WriterBuffers);
+        _writer = db.Writer!.WriterFor(_pages);
     }
 
     /// <inheritdoc/>
@@ -71,39 +71,16 @@ public sealed class WriteTransaction : KvTransaction
         var state = FindTree(name);
         if (state is null)
         {
-            EncodeTreeName(name);
-            state = new TreeState(name, default) { Dirty = true };
+            state = _catalog.Create(name, CommittedCatalog);
             _pages.HasInserted = true; // a new tree is a new catalog entry: not a delete-only transaction
-            _trees[name] = state;
         }
         return new KvTree(this, state);
     }
 
-    internal override TreeState? FindTree(string name)
-    {
-        if (_trees.TryGetValue(name, out var state)) return state;
-        if (_deletedTrees.Contains(name)) return null;
-        state = ReadCatalog(name);
-        if (state is not null) _trees[name] = state;
-        return state;
-    }
+    internal override TreeState? FindTree(string name) => _catalog.Find(name, CommittedCatalog);
 
     /// <summary>Names of the named trees as this transaction sees them (its own creations and deletions included), in byte order of their UTF-8 names.</summary>
-    private protected override IReadOnlyList<string> TreeNames()
-    {
-        var names = new SortedSet<string>(CommittedTreeNames(), Utf8Order.Instance);
-        names.ExceptWith(_deletedTrees);
-        names.UnionWith(_trees.Keys);
-        return names.ToList();
-    }
-
-    /// <summary>Orders names as the catalog stores them: bytewise by UTF-8 encoding.</summary>
-    private sealed class Utf8Order : IComparer<string>
-    {
-        public static readonly Utf8Order Instance = new();
-        public int Compare(string? x, string? y) =>
-            TreeName.Encode(x!, int.MaxValue).AsSpan().SequenceCompareTo(TreeName.Encode(y!, int.MaxValue));
-    }
+    private protected override IReadOnlyList<string> TreeNames() => _catalog.Names(CommittedCatalog);
 
     /// <summary>Deletes a named tree and all its contents. Returns whether it existed. Open handles to it become invalid.</summary>
     public bool DeleteTree(string name)
@@ -115,9 +92,7 @@ public sealed class WriteTransaction : KvTransaction
         _version++;
         try { _writer.FreeAll(state); }
         catch (Exception e) { Fail(e); throw; }
-        state.Deleted = true;
-        _trees.Remove(name);
-        _deletedTrees.Add(name);
+        _catalog.Delete(state);
         return true;
     }
 
@@ -132,9 +107,9 @@ public sealed class WriteTransaction : KvTransaction
     /// refuses writes until reopened.</exception>
     public void Commit(Durability durability)
     {
-        long target;
-        using (Use()) target = CommitInMemory();
-        if (durability == Durability.Immediate || Db.DeferredFlushDue) Db.Pipeline.WaitDurable(target);
+        DurableTicket ticket;
+        using (Use()) ticket = CommitInMemory(durability);
+        ticket.Wait();
     }
 
     /// <summary>Commits, awaiting durability without blocking a thread.</summary>
@@ -144,71 +119,19 @@ public sealed class WriteTransaction : KvTransaction
     /// </remarks>
     public Task CommitAsync(Durability? durability = null, CancellationToken cancellationToken = default)
     {
-        long target;
-        using (Use()) target = CommitInMemory();
-        if ((durability ?? Db.Options.Durability) == Durability.Immediate || Db.DeferredFlushDue)
-            return Db.Pipeline.WaitDurableAsync(target, cancellationToken);
-        return Task.CompletedTask;
+        DurableTicket ticket;
+        using (Use()) ticket = CommitInMemory(durability);
+        return ticket.WaitAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The in-memory half of a commit, under the writer lock: write the catalog, the free map and the checksums,
-    /// publish the snapshot and queue it for flushing. Returns the txn id whose durability the caller needs.
-    /// </summary>
-    private long CommitInMemory()
+    /// <summary>Ends the transaction with its commit (<see cref="CommitBuilder"/>), and releases the writer lock
+    /// whatever happens. The wait for durability comes after, outside the lock, so group commit can batch.</summary>
+    private DurableTicket CommitInMemory(Durability? durability)
     {
         ThrowIfEnded();
         _ended = true;
-        try
-        {
-            if (!HasChanges())
-            {
-                _pages.Abort();
-                return Db.Current.TxnId; // nothing new; Immediate still waits for earlier deferred commits
-            }
-            foreach (string name in _deletedTrees)
-                if (!_trees.ContainsKey(name)) _writer.Delete(CatalogTree, EncodeTreeName(name));
-            Span<byte> desc = stackalloc byte[TreeDescriptor.Size];
-            foreach (var (name, state) in _trees)
-            {
-                if (!state.Dirty) continue;
-                state.Desc.Write(desc);
-                _writer.Put(CatalogTree, EncodeTreeName(name), desc);
-            }
-            var (freeFirst, freePages) = _pages.WriteFreeMap(_base.Meta.FreeMapPage, _base.Meta.FreeMapPages);
-            var ranges = _pages.SealDirtyPages();
-            var meta = new MetaRecord
-            {
-                PageSize = Db.PageSize,
-                TxnId = TxnId,
-                PageCount = _pages.PageCount,
-                FreeMapPage = freeFirst,
-                FreeMapPages = freePages,
-                Main = MainTree.Desc,
-                Catalog = CatalogTree.Desc,
-            };
-            // Published first: a database disposed meanwhile refuses the commit, and the allocator is then untouched for the abort below.
-            Db.Publish(new Snapshot(meta), ranges);
-            _pages.Commit();
-            return TxnId;
-        }
-        catch (Exception e)
-        {
-            Db.Pipeline.PoisonIfStorageFailed(e);
-            _pages.Abort();
-            throw;
-        }
-        finally
-        {
-            Db.EndWrite();
-        }
-    }
-
-    private bool HasChanges()
-    {
-        if (MainTree.Dirty || _deletedTrees.Count > 0) return true;
-        foreach (var state in _trees.Values) if (state.Dirty) return true;
-        return false;
+        try { return Db.Committer!.Commit(_base, _pages, _writer, MainTree, CatalogTree, _catalog, durability); }
+        finally { Db.EndWrite(); }
     }
 
     /// <summary>A write failed midway: the tree may be half-changed, so the transaction is aborted at once.</summary>

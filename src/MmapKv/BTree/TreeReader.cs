@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
 namespace MmapKv.BTree;
@@ -10,8 +11,14 @@ internal static class TreeReader
     /// <c>tree.Depth</c> steps and checks each page's kind against its level, so a cycle or a misplaced page is
     /// reported as corruption instead of looping.
     /// </summary>
-    public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
+        TryGet(ctx, tree, key, out value, out _);
+
+    /// <summary>As above, also giving the leaf the value was read from, so a caller that finds the value damaged can name the page.</summary>
+    public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out long leafId)
     {
+        leafId = 0;
         if (tree.Root == 0) { value = default; return false; }
         uint hint = NodeLayout.Hint(key);
         long id = tree.Root;
@@ -21,6 +28,7 @@ internal static class TreeReader
             id = branch.ChildAt(branch.ChildIndex(key, hint));
         }
         Node leaf = ctx.Node(id, PageKind.Leaf);
+        leafId = id;
         int i = leaf.LowerBound(key, hint, 0, out bool exact);
         if (!exact) { value = default; return false; }
         value = leaf.ValueAt(i, ctx);

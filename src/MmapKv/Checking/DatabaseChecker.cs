@@ -1,5 +1,6 @@
 using MmapKv.Allocation;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 
 namespace MmapKv.Checking;
@@ -25,16 +26,20 @@ internal sealed unsafe class DatabaseChecker
         _owner = new byte[ctx.PageCount];
     }
 
-    public static CheckReport Run(ReadTransaction tx, long fileLength)
+    /// <summary>Checks the snapshot <paramref name="meta"/> describes, read through <paramref name="ctx"/>.</summary>
+    /// <param name="ctx">The snapshot's page view; its pages must not change while this runs (a reader holds them, R1).</param>
+    /// <param name="meta">The snapshot's meta record.</param>
+    /// <param name="maxKeySize">The longest key the database allows.</param>
+    /// <param name="fileLength">The file's length in bytes, to check the meta against.</param>
+    public static CheckReport Run(PageContext ctx, in MetaRecord meta, int maxKeySize, long fileLength)
     {
-        var meta = tx.SnapshotMeta;
         var report = new CheckReport { TxnId = meta.TxnId, PageCount = meta.PageCount };
         if (meta.Validate(fileLength) is { } problem)
         {
             report.Add("meta: " + problem);
             return report;
         }
-        var checker = new DatabaseChecker(tx.Context, report, tx.Db.MaxKeySize);
+        var checker = new DatabaseChecker(ctx, report, maxKeySize);
         checker.CheckTree("default tree", meta.Main);
         checker.CheckTree("catalog", meta.Catalog, countsEntries: false);
         checker.CheckNamedTrees(meta.Catalog);
@@ -157,24 +162,25 @@ internal sealed unsafe class DatabaseChecker
         _ => "part of the free map",
     };
 
+    /// <summary>
+    /// Checks every named tree. A damaged catalog entry is reported and the walk goes on with the next one; a damaged
+    /// catalog page ends the walk (the catalog tree's own check reports it too).
+    /// </summary>
     private void CheckNamedTrees(in TreeDescriptor catalog)
     {
-        if (catalog.Root == 0) return;
-        var path = new CursorPath();
-        try
+        var entries = new TreeCatalog(_ctx, catalog, _maxKey).GetEnumerator();
+        while (true)
         {
-            for (bool ok = path.First(_ctx, catalog); ok; ok = path.Next(_ctx))
+            try
             {
-                var leaf = path.Leaf(_ctx, out int i);
-                string name = TreeName.Decode(leaf.KeyAt(i), _maxKey);
-                var value = leaf.ValueAt(i, _ctx);
-                if (value.Length != TreeDescriptor.Size) { _report.Add($"catalog: tree '{name}' has a {value.Length}-byte descriptor"); continue; }
-                CheckTree($"tree '{name}'", TreeDescriptor.Read(value));
+                if (!entries.MoveNext()) return;
             }
-        }
-        catch (CorruptDatabaseException e)
-        {
-            _report.Add("catalog: " + e.Message);
+            catch (CorruptDatabaseException e)
+            {
+                _report.Add("catalog: " + e.Message);
+                continue;
+            }
+            CheckTree($"tree '{entries.Current.Name}'", entries.Current.Descriptor);
         }
     }
 

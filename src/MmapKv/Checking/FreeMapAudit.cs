@@ -1,7 +1,9 @@
+using MmapKv.Allocation;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.Checking;
 
 /// <summary>
 /// Before a writer trusts the free map, checks that it marks no tree node free (invariant F4, docs/format.md §7.3).
@@ -11,23 +13,14 @@ namespace MmapKv.Allocation;
 /// </summary>
 internal static class FreeMapAudit
 {
-    public static void CheckNodesNotFree(PageContext ctx, in MetaRecord meta, FreePageSet pool)
+    /// <exception cref="CorruptDatabaseException">A node is marked free, or a page or catalog entry on the way is damaged.</exception>
+    public static void CheckNodesNotFree(PageContext ctx, in MetaRecord meta, int maxKeySize, FreePageSet pool)
     {
         if (pool.Count == 0) return;
         var seen = new HashSet<long>();
         Check(ctx, meta.Main, pool, seen);
         Check(ctx, meta.Catalog, pool, seen);
-        if (meta.Catalog.Root == 0) return;
-        var path = new CursorPath();
-        for (bool ok = path.First(ctx, meta.Catalog); ok; ok = path.Next(ctx))
-        {
-            var leaf = path.Leaf(ctx, out int i);
-            var value = leaf.ValueAt(i, ctx);
-            if (value.Length != TreeDescriptor.Size) throw new CorruptDatabaseException(leaf.Id, "catalog entry is not a tree descriptor");
-            var desc = TreeDescriptor.Read(value);
-            if (desc.Validate(ctx.PageCount) is { } problem) throw new CorruptDatabaseException(leaf.Id, "catalog entry: " + problem);
-            Check(ctx, desc, pool, seen);
-        }
+        foreach (var entry in new TreeCatalog(ctx, meta.Catalog, maxKeySize)) Check(ctx, entry.Descriptor, pool, seen);
     }
 
     private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
