@@ -2,6 +2,7 @@ using System.Text;
 using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Fuzz;
 

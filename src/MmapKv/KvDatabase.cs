@@ -2,6 +2,7 @@ using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Checking;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Storage;
 using MmapKv.Transactions;
 

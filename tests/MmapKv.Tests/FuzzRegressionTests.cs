@@ -3,6 +3,7 @@ using System.Text;
 using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Simulation;
 using Xunit;
 using Xunit.Abstractions;

@@ -6,6 +6,7 @@ using FsCheck.Fluent;
 using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Allocation;
 

@@ -1,5 +1,6 @@
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Allocation;
 

@@ -1,4 +1,4 @@
-using MmapKv.BTree;
+using MmapKv.Pages;
 
 namespace MmapKv.Allocation;
 

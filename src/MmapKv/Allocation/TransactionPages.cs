@@ -1,5 +1,5 @@
-using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Storage;
 
 namespace MmapKv.Allocation;

@@ -1,4 +1,5 @@
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using MmapKv.Allocation;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 
@@ -96,7 +97,7 @@ internal sealed unsafe class TreeWriter
         int index = _pathIdx[leafLevel];
         if (exists)
         {
-            FreeValue(t, leaf, index);
+            FreeValue(t, index);
             NodeWriter.RemoveAt(leaf, index);
         }
         else t.Desc.Entries++;
@@ -127,9 +128,9 @@ internal sealed unsafe class TreeWriter
         return key.Length + NodeLayout.OverflowTailSize;
     }
 
-    private void FreeValue(TreeState t, byte* leaf, int index)
+    private void FreeValue(TreeState t, int index)
     {
-        var node = new Node(leaf, _pathIds[t.Desc.Depth - 1], _pageSize);
+        var node = _pages.Context.DirtyNode(_pathIds[t.Desc.Depth - 1]); // the path was shadowed: the leaf is ours
         long first = node.OverflowPageAt(index, out uint length);
         if (first == 0) return;
         long pages = NodeLayout.OverflowRunPages(_pageSize, length);
@@ -273,7 +274,7 @@ internal sealed unsafe class TreeWriter
         TouchPath(t);
         int leafLevel = t.Desc.Depth - 1;
         byte* leaf = Page(_pathIds[leafLevel]);
-        FreeValue(t, leaf, _pathIdx[leafLevel]);
+        FreeValue(t, _pathIdx[leafLevel]);
         NodeWriter.RemoveAt(leaf, _pathIdx[leafLevel]);
         t.Desc.Entries--;
         Rebalance(t, leafLevel);

@@ -1,6 +1,7 @@
 using MmapKv.Allocation;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Checking;
 

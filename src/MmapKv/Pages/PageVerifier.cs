@@ -1,6 +1,6 @@
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// Checksum verification on first touch, for transactions opened with <see cref="KvOptions.VerifyChecksums"/>.

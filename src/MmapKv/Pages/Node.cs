@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// A read view of a branch or leaf page in the map (layout: docs/format.md §4). Obtained only through
-/// <see cref="PageContext.Node"/>, which has checked the header; each accessor checks the slot it reads, so a
-/// corrupt offset or length never leads outside the page.
+/// <see cref="PageContext"/>: <see cref="PageContext.Node"/> checks the header of a page read from the file, and
+/// <see cref="PageContext.DirtyNode"/> views a page the current write transaction wrote itself. Each accessor
+/// checks the slot it reads, so a corrupt offset or length never leads outside the page.
 /// </summary>
 internal readonly unsafe struct Node
 {
@@ -15,7 +16,8 @@ internal readonly unsafe struct Node
     private readonly int _pageSize;
     private readonly int _upper; // heap start, read once: every slot check compares against it
 
-    public Node(byte* p, long id, int pageSize)
+    /// <summary>Only <see cref="PageContext"/> calls this; see the type's remarks for why.</summary>
+    internal Node(byte* p, long id, int pageSize)
     {
         P = p;
         Id = id;
@@ -27,17 +29,17 @@ internal readonly unsafe struct Node
     public bool IsLeaf => PageHeader.Kind(P) == PageKind.Leaf;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private byte* Slot(int i) => P + PageHeader.Size + i * NodeLayout.SlotSize;
+    private byte* Slot(int i) => SlotArray.At(P, i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint HintAt(int i) => Unsafe.ReadUnaligned<uint>(Slot(i));
+    public uint HintAt(int i) => SlotArray.Hint(Slot(i));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> KeyAt(int i)
     {
         byte* s = Slot(i);
-        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
-        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        int off = SlotArray.EntryOffset(s);
+        int len = SlotArray.KeyLength(s);
         // N5: every entry lies in the heap, [upper, pageSize).
         if (off < _upper || off + len > _pageSize) ThrowBadSlot(P, Id, i);
         return new ReadOnlySpan<byte>(P + off, len);
@@ -48,8 +50,8 @@ internal readonly unsafe struct Node
     private byte* Tail(int i, int tail)
     {
         byte* s = Slot(i);
-        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
-        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        int off = SlotArray.EntryOffset(s);
+        int len = SlotArray.KeyLength(s);
         if (off < _upper || off + len + tail > _pageSize) ThrowBadSlot(P, Id, i);
         return P + off + len;
     }
@@ -98,8 +100,7 @@ internal readonly unsafe struct Node
         long used = 0;
         for (int i = 0; i < count; i++)
         {
-            byte* s = Slot(i);
-            int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+            int len = SlotArray.KeyLength(Slot(i));
             if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(P, Id, i);
             long tail;
             if (leaf)
@@ -157,9 +158,9 @@ internal readonly unsafe struct Node
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadSlot(byte* p, long id, int i)
     {
-        byte* s = p + PageHeader.Size + i * NodeLayout.SlotSize;
+        byte* s = SlotArray.At(p, i);
         throw new CorruptDatabaseException(id,
-            $"slot {i} points outside the page (offset {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset)}, key length {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset)}, heap start {PageHeader.Upper(p)})");
+            $"slot {i} points outside the page (offset {SlotArray.EntryOffset(s)}, key length {SlotArray.KeyLength(s)}, heap start {PageHeader.Upper(p)})");
     }
 
 }

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// How a transaction reaches pages: the map's base, the page size, and the page count of its snapshot.
@@ -47,6 +47,12 @@ internal readonly unsafe struct PageContext
             ThrowBadNode(id, expected, p);
         return new Node(p, id, PageSize);
     }
+
+    /// <summary>
+    /// A node page the current write transaction allocated and wrote itself (a dirty page): its header is the
+    /// writer's own, so nothing is checked. Never use it for a page id read from the file.
+    /// </summary>
+    public Node DirtyNode(long id) => new(Page(id), id, PageSize);
 
     /// <summary>The value bytes of an overflow run, checked against the run header and the snapshot (§4.3).</summary>
     public ReadOnlySpan<byte> OverflowValue(long first, uint length)
