@@ -1,5 +1,5 @@
 using System.Text;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
 using MmapKv.Pages;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using MmapKv.Allocation;
 using MmapKv.Simulation;
 using MmapKv.Storage;
+using MmapKv.Transactions;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
 using MmapKv.Pages;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
 using MmapKv.Pages;

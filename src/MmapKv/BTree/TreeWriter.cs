@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using MmapKv.Allocation;
 using MmapKv.Format;
 using MmapKv.Pages;
 
@@ -17,7 +16,7 @@ namespace MmapKv.BTree;
 /// </remarks>
 internal sealed unsafe class TreeWriter
 {
-    private readonly TransactionPages _pages;
+    private readonly IWritablePages _pages;
     private readonly int _pageSize;
     private readonly int _maxKeySize;
     private readonly long[] _pathIds = new long[Limits.MaxTreeDepth];
@@ -34,7 +33,7 @@ internal sealed unsafe class TreeWriter
     /// <param name="pages">The transaction's page bookkeeping.</param>
     /// <param name="buffers">Pinned scratch of <see cref="BufferSize"/> bytes, owned by the database and used only
     /// under the writer lock, so a write transaction allocates no pinned memory of its own.</param>
-    public TreeWriter(TransactionPages pages, byte[] buffers)
+    public TreeWriter(IWritablePages pages, byte[] buffers)
     {
         _pages = pages;
         _pageSize = pages.PageSize;

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using MmapKv.Format;
 using MmapKv.Pages;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// The free-space map (docs/format.md §7): bitmap pages with one bit per page (1 = free), and a directory run

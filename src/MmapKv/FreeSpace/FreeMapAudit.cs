@@ -2,7 +2,7 @@ using MmapKv.BTree;
 using MmapKv.Format;
 using MmapKv.Pages;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// Before a writer trusts the free map, checks that it marks no tree node free (invariant F4, docs/format.md §7.3).
