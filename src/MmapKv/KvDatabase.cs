@@ -115,7 +115,7 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Opens a database over any storage (the real map, or a simulated one in tests).</summary>
     internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
     {
-        var (meta, slot) = MetaSelector.Select(storage);
+        var (meta, slot) = MetaSlots.Select(storage);
         if (!storage.IsReadOnly) MakeDurable(storage, meta, slot);
         return new KvDatabase(path, storage, options, meta, slot);
     }
@@ -129,7 +129,7 @@ public sealed partial class KvDatabase : IDisposable
     /// </summary>
     private static void MakeDurable(IStorage storage, in MetaRecord meta, int slot)
     {
-        MetaPage.WriteSlot(storage, slot, meta);
+        MetaSlots.Write(storage, slot, meta);
         storage.Sync();
     }
 
