@@ -413,37 +413,25 @@ internal sealed unsafe class TreeWriter
         else t.Desc.BranchPages--;
     }
 
-    /// <summary>Frees every page of a tree (used when a named tree is deleted). Depth-bounded like every descent.</summary>
+    /// <summary>
+    /// Frees every page of a tree (used when a named tree is deleted), through <see cref="TreeWalker"/>: a damaged
+    /// tree that shares a subtree or an overflow run throws <see cref="CorruptDatabaseException"/> naming the page,
+    /// instead of taking exponential time and freeing pages twice.
+    /// </summary>
     public void FreeAll(TreeState t)
     {
-        if (t.Desc.Root != 0) FreeSubtree(t.Desc.Root, t.Desc.Depth, new HashSet<long>());
+        if (!t.Desc.IsEmpty) new TreeWalker(_pages.Context).Walk(t.Desc, new Freeing(_pages));
         t.Desc = default;
         t.Dirty = true;
     }
 
-    /// <summary>
-    /// Frees a subtree. <paramref name="seen"/> catches a page reached twice: a damaged tree can share subtrees
-    /// (a DAG), and walking one would take exponential time and free pages twice.
-    /// </summary>
-    private void FreeSubtree(long id, int levels, HashSet<long> seen)
+    /// <summary>Frees what the walk reaches; a page reached twice is damage, and aborts the transaction.</summary>
+    private sealed class Freeing(IWritablePages pages) : ITreeVisitor
     {
-        if (!seen.Add(id)) throw new CorruptDatabaseException(id, "page is referenced twice in one tree");
-        var ctx = _pages.Context;
-        Node node = ctx.Node(id, levels == 1 ? PageKind.Leaf : PageKind.Branch);
-        int count = node.Count;
-        for (int i = 0; i < count; i++)
-        {
-            if (levels > 1) FreeSubtree(node.ChildAt(i), levels - 1, seen);
-            else
-            {
-                long first = node.OverflowPageAt(i, out uint length);
-                if (first != 0)
-                {
-                    ctx.OverflowValue(first, length);
-                    _pages.FreeRun(first, NodeLayout.OverflowRunPages(_pageSize, length));
-                }
-            }
-        }
-        _pages.FreePage(id);
+        public void Node(Node node, int level) => pages.FreePage(node.Id);
+
+        public void OverflowRun(long first, long runPages, long leaf) => pages.FreeRun(first, runPages);
+
+        public void Repeated(long pageId, long fromPageId, string reason) => throw new CorruptDatabaseException(pageId, reason);
     }
 }
