@@ -98,7 +98,7 @@ internal sealed class CursorPath
             // subtrees (which would revisit keys, possibly exponentially often) at the first repeat.
             int c = Leaf(ctx, out int k).KeyAt(k).SequenceCompareTo(edge);
             if (dir > 0 ? c <= 0 : c >= 0)
-                throw new CorruptDatabaseException(from, "keys do not ascend across leaves (damaged or shared subtree)");
+                Corrupt.Throw(from, "keys do not ascend across leaves (damaged or shared subtree)");
             return true;
         }
         IsValid = false;

@@ -354,7 +354,7 @@ internal sealed unsafe class TreeWriter
     {
         var node = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch);
         if (_pages.IsDirty(id)) return node.P;
-        node.ValidateEntries(_maxKeySize);
+        if (node.ValidateEntries(_maxKeySize) is { } problem) Corrupt.Throw(id, problem);
         // W3: a committed page never references a page this transaction allocated. The open rules out node pages
         // marked free (FreeMapAudit); this also catches an overflow run that a damaged map called free.
         int count = node.Count;
@@ -362,7 +362,7 @@ internal sealed unsafe class TreeWriter
         {
             long child = leaf ? node.OverflowPageAt(i, out _) : node.ChildAt(i);
             if (child != 0 && (leaf ? _pages.IsDirtyRun(child) : _pages.IsDirty(child)))
-                throw new CorruptDatabaseException(child, "a live page was marked free and reused (damaged free map)");
+                Corrupt.Throw(child, "a live page was marked free and reused (damaged free map)");
         }
         return node.P;
     }
@@ -432,6 +432,6 @@ internal sealed unsafe class TreeWriter
 
         public void OverflowRun(long first, long runPages, long leaf) => pages.FreeRun(first, runPages);
 
-        public void Repeated(long pageId, long fromPageId, string reason) => throw new CorruptDatabaseException(pageId, reason);
+        public void Repeated(long pageId, long fromPageId, string reason) => Corrupt.Throw(pageId, reason);
     }
 }

@@ -10,7 +10,7 @@ internal static unsafe class MetaSelector
     public static (MetaRecord Meta, int Slot) Select(byte* file, long length)
     {
         if (length < MetaPage.Size)
-            throw new CorruptDatabaseException($"The file is {length} bytes, too small to be an MmapKv database.");
+            Corrupt.Throw($"The file is {length} bytes, too small to be an MmapKv database.");
         var slot0 = MetaPage.TryRead(file, length, out string? problem0, out bool version0);
         // Slot 1 sits one page in. Its page size comes from slot 0; if slot 0 is damaged, try every legal size and
         // accept only a slot that names that same size.
@@ -32,7 +32,7 @@ internal static unsafe class MetaSelector
             throw new IncompatibleFormatException($"Cannot open: {(version0 ? problem0 : problem1)}.");
         if (slot0 is null && slot1 is null)
         {
-            throw new CorruptDatabaseException($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
+            Corrupt.Throw($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
         }
         if (slot1 is null || (slot0 is { } a && a.TxnId >= slot1.Value.TxnId)) return (slot0!.Value, 0);
         return (slot1.Value, 1);

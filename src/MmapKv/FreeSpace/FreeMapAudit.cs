@@ -24,9 +24,9 @@ internal static class FreeMapAudit
         {
             var leaf = path.Leaf(ctx, out int i);
             var value = leaf.ValueAt(i, ctx);
-            if (value.Length != TreeDescriptor.Size) throw new CorruptDatabaseException(leaf.Id, "catalog entry is not a tree descriptor");
+            if (value.Length != TreeDescriptor.Size) Corrupt.Throw(leaf.Id, "catalog entry is not a tree descriptor");
             var desc = TreeDescriptor.Read(value);
-            if (desc.Validate(ctx.PageCount) is { } problem) throw new CorruptDatabaseException(leaf.Id, "catalog entry: " + problem);
+            if (desc.Validate(ctx.PageCount) is { } problem) Corrupt.Throw(leaf.Id, "catalog entry: " + problem);
             Check(ctx, desc, pool, seen);
         }
     }
@@ -34,7 +34,7 @@ internal static class FreeMapAudit
     private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
     {
         if (tree.Root == 0) return;
-        if (pool.Contains(tree.Root)) throw new CorruptDatabaseException(tree.Root, "a tree root is marked free");
+        if (pool.Contains(tree.Root)) Corrupt.Throw(tree.Root, "a tree root is marked free");
         var level = new List<long> { tree.Root };
         for (int depth = 1; depth < tree.Depth; depth++)
         {
@@ -47,7 +47,7 @@ internal static class FreeMapAudit
                 for (int i = 0; i < count; i++)
                 {
                     long child = node.ChildAt(i);
-                    if (pool.Contains(child)) throw new CorruptDatabaseException(child, $"page is marked free but is a child of page {id}");
+                    if (pool.Contains(child)) Corrupt.Throw(child, $"page is marked free but is a child of page {id}");
                     if (depth + 1 < tree.Depth) next.Add(child);
                 }
             }

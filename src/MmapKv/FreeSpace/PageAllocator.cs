@@ -57,9 +57,9 @@ internal sealed class PageAllocator
         FreeMap.ReadFree(ctx, ids, Pool.AddRun);
         // The map must not call its own pages free, or the first allocation would overwrite it.
         foreach (long id in ids)
-            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map bitmap page is marked free");
+            if (Pool.Contains(id)) Corrupt.Throw(id, "a free-map bitmap page is marked free");
         for (long id = directoryFirst; id < directoryFirst + directoryPages; id++)
-            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map directory page is marked free");
+            if (Pool.Contains(id)) Corrupt.Throw(id, "a free-map directory page is marked free");
     }
 
     /// <summary>

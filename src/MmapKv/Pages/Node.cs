@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
@@ -92,35 +93,41 @@ internal readonly unsafe struct Node
     /// Checks every slot of the page (N5, and the key-length limit): each entry, key and tail, lies inside
     /// <c>[upper, pageSize)</c>. Reads check only the slots they touch; a page about to be copied and edited
     /// (copy-on-write, compaction, split, merge) is checked whole first, because those edits read every entry.
+    /// Returns null when valid, otherwise what is wrong.
     /// </summary>
-    public void ValidateEntries(int maxKeySize)
+    /// <remarks>
+    /// Whole-structure checks return the problem instead of throwing, like <see cref="TreeDescriptor.Validate"/>
+    /// and <see cref="MetaRecord.Validate"/>: whether a problem is fatal depends on the caller (the writer throws
+    /// through <see cref="Corrupt"/>, the open skips a damaged meta slot, a checker reports and goes on). Single
+    /// reads (<see cref="KeyAt"/>, <see cref="ValueAt"/>…) throw, because a read has no result to give instead.
+    /// </remarks>
+    public string? ValidateEntries(int maxKeySize)
     {
         int count = Count;
         bool leaf = IsLeaf;
+        int minTail = leaf ? NodeLayout.ValueInfoSize : NodeLayout.BranchTailSize;
         long used = 0;
         for (int i = 0; i < count; i++)
         {
-            int len = SlotArray.KeyLength(Slot(i));
-            if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(P, Id, i);
-            long tail;
+            byte* s = Slot(i);
+            int off = SlotArray.EntryOffset(s);
+            int len = SlotArray.KeyLength(s);
+            if (len > maxKeySize || (leaf && len == 0) || off < _upper || off + len + minTail > _pageSize)
+                return SlotProblem(P, i);
+            long tail = minTail;
             if (leaf)
             {
-                byte* t = Tail(i, NodeLayout.ValueInfoSize);
-                uint info = Unsafe.ReadUnaligned<uint>(t);
+                uint info = Unsafe.ReadUnaligned<uint>(P + off + len);
                 tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
-                if (t + tail > P + _pageSize) ThrowBadSlot(P, Id, i);
-            }
-            else
-            {
-                _ = Tail(i, NodeLayout.BranchTailSize);
-                tail = NodeLayout.BranchTailSize;
+                if (off + len + tail > _pageSize) return SlotProblem(P, i);
             }
             used += NodeLayout.SlotSize + len + tail;
         }
         // Entries may each lie inside the page and still overlap; rewriting them packed (compaction, split,
         // merge) must not need more room than the page has.
         if (used > _pageSize - PageHeader.Size)
-            throw new CorruptDatabaseException(Id, $"entries need {used} bytes, more than the page holds (overlapping entries)");
+            return $"entries need {used} bytes, more than the page holds (overlapping entries)";
+        return null;
     }
 
     /// <summary>
@@ -155,12 +162,12 @@ internal readonly unsafe struct Node
 
     // Static, taking what it reports: an instance method would take the struct's address and keep it out of
     // registers on the hot search path.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadSlot(byte* p, long id, int i)
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadSlot(byte* p, long id, int i) => Corrupt.Throw(id, SlotProblem(p, i));
+
+    private static string SlotProblem(byte* p, int i)
     {
         byte* s = SlotArray.At(p, i);
-        throw new CorruptDatabaseException(id,
-            $"slot {i} points outside the page (offset {SlotArray.EntryOffset(s)}, key length {SlotArray.KeyLength(s)}, heap start {PageHeader.Upper(p)})");
+        return $"slot {i} points outside the page (offset {SlotArray.EntryOffset(s)}, key length {SlotArray.KeyLength(s)}, heap start {PageHeader.Upper(p)})";
     }
-
 }

@@ -62,19 +62,17 @@ internal readonly unsafe struct PageContext
         byte* p = Page(first);
         Verifier?.Verify(first, p, pages, PageSize);
         if (PageHeader.Kind(p) != PageKind.Overflow || PageHeader.Upper(p) != length || PageHeader.RunPages(p) != pages)
-            ThrowCorrupt(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
+            Corrupt.Throw(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
         return new ReadOnlySpan<byte>(p + PageHeader.Size, (int)length);
     }
 
+    // Message formatting stays in these non-inlined helpers, out of the inlined Node() on the read path.
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowOutOfRange(long id, long pageCount) =>
-        throw new CorruptDatabaseException(id, $"page id is outside the database (page count {pageCount})");
+    private static void ThrowOutOfRange(long id, long pageCount) =>
+        Corrupt.Throw(id, $"page id is outside the database (page count {pageCount})");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadNode(long id, PageKind expected, byte* p) =>
-        throw new CorruptDatabaseException(id,
+        Corrupt.Throw(id,
             $"expected a {expected} page, found kind {PageHeader.Kind(p)} with {PageHeader.Count(p)} entries and heap start {PageHeader.Upper(p)}");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowCorrupt(long id, string message) => throw new CorruptDatabaseException(id, message);
 }

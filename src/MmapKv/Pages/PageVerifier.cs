@@ -19,7 +19,7 @@ internal sealed unsafe class PageVerifier
         if (_verified.Contains(id) || (_isOwnWrite is not null && _isOwnWrite(id))) return;
         uint stored = PageHeader.Checksum(page), actual = Checksum.OfPage(page, pages * pageSize);
         if (stored != actual)
-            throw new CorruptDatabaseException(id, $"checksum mismatch (stored {stored:x8}, computed {actual:x8})");
+            Corrupt.Throw(id, $"checksum mismatch (stored {stored:x8}, computed {actual:x8})");
         _verified.Add(id);
     }
 }

@@ -164,7 +164,7 @@ internal sealed unsafe partial class MappedFileStorage
         long actual = Libc.Lseek(_fd, 0, SEEK_END);
         if (actual < 0) throw Failure("lseek");
         if (actual < Volatile.Read(ref _length))
-            throw new CorruptDatabaseException($"{_path} was truncated to {actual} bytes by another process while open (expected {_length}); close and reopen it.");
+            Corrupt.Throw($"{_path} was truncated to {actual} bytes by another process while open (expected {_length}); close and reopen it.");
     }
 
     public void Shrink(long newLength)
