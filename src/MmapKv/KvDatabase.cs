@@ -98,7 +98,7 @@ public sealed partial class KvDatabase : IDisposable
         // Path.Exists, not File.Exists: a directory (or a FIFO, device, socket) at the path is not "missing", and
         // creating a database next to it would only fail later; opening it gives the error that names what it is.
         if (!System.IO.Path.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
-        var storage = MappedFileStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
+        var storage = MappedStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
         try
         {
             if (storage.Length > options.MaxSize)

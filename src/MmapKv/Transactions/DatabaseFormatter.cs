@@ -12,11 +12,11 @@ internal static unsafe class DatabaseFormatter
     public static void CreateFile(string path, KvOptions options)
     {
         string temp = $"{path}.creating-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using (var storage = MappedFileStorage.Open(temp, readOnly: false, 2L * options.PageSize, createNew: true, options.CreateMode, reportAs: path))
+        using (var storage = MappedStorage.Open(temp, readOnly: false, 2L * options.PageSize, createNew: true, options.CreateMode, reportAs: path))
         {
             Format(storage, options.PageSize);
         }
-        MappedFileStorage.TryPublish(temp, path); // if another process created it first, we open theirs
+        MappedStorage.TryPublish(temp, path); // if another process created it first, we open theirs
     }
 
     /// <summary>Writes the two meta pages of an empty database (docs/format.md §6.3: txn 0 in slot 0, slot 1 left invalid) and syncs.</summary>
