@@ -48,7 +48,7 @@ internal sealed class CursorPath
     private bool Edge(PageContext ctx, in TreeDescriptor tree, bool last)
     {
         IsValid = false;
-        if (tree.Root == 0) return false;
+        if (tree.IsEmpty) return false;
         _depth = tree.Depth;
         DescendEdge(ctx, 0, tree.Root, last);
         return true;
@@ -59,7 +59,7 @@ internal sealed class CursorPath
     {
         IsValid = false;
         exact = false;
-        if (tree.Root == 0) return false;
+        if (tree.IsEmpty) return false;
         _depth = tree.Depth;
         Node leaf = TreeDescent.ToKey(ctx, tree, key, _ids, _idx, out exact);
         int at = _idx[_depth - 1];

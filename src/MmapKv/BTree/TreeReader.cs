@@ -13,7 +13,7 @@ internal static class TreeReader
     /// </summary>
     public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
-        if (tree.Root == 0) { value = default; return false; }
+        if (tree.IsEmpty) { value = default; return false; }
         uint hint = NodeLayout.Hint(key);
         long id = tree.Root;
         for (int level = tree.Depth; level > 1; level--)

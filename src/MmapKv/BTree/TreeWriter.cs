@@ -78,7 +78,7 @@ internal sealed unsafe class TreeWriter
         t.Dirty = true;
         int rawLength = BuildLeafEntry(t, key, value);
         var raw = new ReadOnlySpan<byte>(_entry, rawLength);
-        if (t.Desc.Root == 0)
+        if (t.Desc.IsEmpty)
         {
             long id = _pages.AllocatePage();
             NodeWriter.Init(Page(id), PageKind.Leaf, id, _pages.TxnId, _pageSize);
@@ -268,7 +268,7 @@ internal sealed unsafe class TreeWriter
 
     public bool Delete(TreeState t, ReadOnlySpan<byte> key)
     {
-        if (t.Desc.Root == 0 || !Descend(t, key)) return false;
+        if (t.Desc.IsEmpty || !Descend(t, key)) return false;
         t.Dirty = true;
         TouchPath(t);
         int leafLevel = t.Desc.Depth - 1;

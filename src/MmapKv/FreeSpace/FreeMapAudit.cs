@@ -18,7 +18,7 @@ internal static class FreeMapAudit
         var seen = new HashSet<long>();
         Check(ctx, meta.Main, pool, seen);
         Check(ctx, meta.Catalog, pool, seen);
-        if (meta.Catalog.Root == 0) return;
+        if (meta.Catalog.IsEmpty) return;
         var path = new CursorPath();
         for (bool ok = path.First(ctx, meta.Catalog); ok; ok = path.Next(ctx))
         {
@@ -33,7 +33,7 @@ internal static class FreeMapAudit
 
     private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
     {
-        if (tree.Root == 0) return;
+        if (tree.IsEmpty) return;
         if (pool.Contains(tree.Root)) Corrupt.Throw(tree.Root, "a tree root is marked free");
         var level = new List<long> { tree.Root };
         for (int depth = 1; depth < tree.Depth; depth++)

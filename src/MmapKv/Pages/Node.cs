@@ -59,9 +59,6 @@ internal readonly unsafe struct Node
 
     public long ChildAt(int i) => Unsafe.ReadUnaligned<long>(Tail(i, NodeLayout.BranchTailSize));
 
-    /// <summary>The raw value-info word of leaf entry <paramref name="i"/> (§4.3).</summary>
-    public uint ValueInfoAt(int i) => Unsafe.ReadUnaligned<uint>(Tail(i, NodeLayout.ValueInfoSize));
-
     /// <summary>The value of leaf entry <paramref name="i"/>: inline bytes, or the overflow run's bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> ValueAt(int i, PageContext ctx)
