@@ -15,7 +15,7 @@ internal readonly unsafe struct PageContext
     public readonly int PageShift;
     /// <summary>Pages [0, PageCount) exist in this snapshot; everything else is out of bounds.</summary>
     public readonly long PageCount;
-    /// <summary>Verifies checksums on first touch when <see cref="KvOptions.VerifyChecksums"/> is on; otherwise null.</summary>
+    /// <summary>Verifies checksums on first touch when <c>KvOptions.VerifyChecksums</c> is on; otherwise null.</summary>
     public readonly PageVerifier? Verifier;
 
     public PageContext(byte* basePtr, int pageSize, long pageCount, PageVerifier? verifier = null)

@@ -3,7 +3,7 @@ using MmapKv.Format;
 namespace MmapKv.Pages;
 
 /// <summary>
-/// Checksum verification on first touch, for transactions opened with <see cref="KvOptions.VerifyChecksums"/>.
+/// Checksum verification on first touch, for transactions opened with <c>KvOptions.VerifyChecksums</c>.
 /// Each page is verified once per transaction; pages the transaction itself wrote carry no checksum until
 /// commit and are skipped.
 /// </summary>
