@@ -1,7 +1,8 @@
 using System.Text;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Fuzz;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.BTree;
+using MmapKv.Pages;
 
 namespace MmapKv;
 

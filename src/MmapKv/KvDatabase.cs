@@ -1,7 +1,8 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Checking;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Storage;
 using MmapKv.Transactions;
 
@@ -100,7 +101,7 @@ public sealed partial class KvDatabase : IDisposable
         // Path.Exists, not File.Exists: a directory (or a FIFO, device, socket) at the path is not "missing", and
         // creating a database next to it would only fail later; opening it gives the error that names what it is.
         if (!System.IO.Path.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
-        var storage = MappedFileStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
+        var storage = MappedStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
         try
         {
             if (storage.Length > options.MaxSize)
@@ -117,7 +118,7 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Opens a database over any storage (the real map, or a simulated one in tests).</summary>
     internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
     {
-        var (meta, slot) = MetaSelector.Select(storage);
+        var (meta, slot) = MetaSlots.Select(storage);
         if (!storage.IsReadOnly) MakeDurable(storage, meta, slot);
         return new KvDatabase(path, storage, options, meta, slot);
     }
@@ -131,7 +132,7 @@ public sealed partial class KvDatabase : IDisposable
     /// </summary>
     private static void MakeDurable(IStorage storage, in MetaRecord meta, int slot)
     {
-        MetaPage.WriteSlot(storage, slot, meta);
+        MetaSlots.Write(storage, slot, meta);
         storage.Sync();
     }
 

@@ -1,4 +1,4 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
 

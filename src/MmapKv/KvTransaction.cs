@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using MmapKv.BTree;
 using MmapKv.Catalog;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv;
 

@@ -1,5 +1,6 @@
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Transactions;
 
 namespace MmapKv;

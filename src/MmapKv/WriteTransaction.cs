@@ -1,7 +1,8 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Catalog;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Transactions;
 
 namespace MmapKv;
@@ -23,7 +24,7 @@ public sealed class WriteTransaction : KvTransaction
         : base(db, baseSnapshot.TxnId + 1, baseSnapshot.Meta)
     {
         _base = baseSnapshot;
-        _pages = new TransactionPages(db.Storage, allocator, db.PageSize, TxnId, db.Options.VerifyChecksums, db.Growth!);
+        _pages = new TransactionPages(db.ContextAt(allocator.PageCount), allocator, TxnId, db.Options.VerifyChecksums, db.Growth!);
         _writer = db.Writer!.WriterFor(_pages);
     }
 

@@ -59,7 +59,7 @@ internal static class CrashRunner
     public static SimulatedStorage NewFormatted(int pageSize, long capacity, int seed)
     {
         var sim = new SimulatedStorage(capacity, seed) { Plan = new FaultPlan { WritebackProbability = 0 } };
-        MmapKv.Format.DatabaseFormatter.Format(sim, pageSize);
+        MmapKv.Transactions.DatabaseFormatter.Format(sim, pageSize);
         return sim;
     }
 

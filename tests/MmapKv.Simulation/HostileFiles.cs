@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Simulation;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
-using MmapKv.Allocation;
 using MmapKv.Simulation;
 using MmapKv.Storage;
+using MmapKv.Transactions;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -264,7 +264,7 @@ public class DiskFullTests(ITestOutputHelper output)
         if (fs is null) return;
         string path = Path.Combine(fs.Path, "grow.mkv");
         File.WriteAllBytes(path, new byte[PageSize]);
-        using var storage = MappedFileStorage.Open(path, readOnly: false, 1L << 30, createNew: false, 0);
+        using var storage = MappedStorage.Open(path, readOnly: false, 1L << 30, createNew: false, 0);
         long before = fs.Available;
         Assert.Throws<DatabaseFullException>(() => storage.Grow(2 * size));
         long after = fs.Available;

@@ -1215,10 +1215,10 @@ public class ErrorPathTests
     /// <summary>Real mapped storage whose flushes can be made to fail, as msync does on EIO.</summary>
     private sealed unsafe class FailingStorage : MmapKv.Storage.IStorage
     {
-        private readonly MmapKv.Storage.MappedFileStorage _inner;
+        private readonly MmapKv.Storage.IStorage _inner;
         public bool FailFlush;
         public FailingStorage(string path, long capacity) =>
-            _inner = MmapKv.Storage.MappedFileStorage.Open(path, readOnly: false, capacity, createNew: false, 0);
+            _inner = MmapKv.Storage.MappedStorage.Open(path, readOnly: false, capacity, createNew: false, 0);
         public byte* Base => _inner.Base;
         public long Capacity => _inner.Capacity;
         public long Length => _inner.Length;

@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using MmapKv.Simulation;
 using Xunit;
 using Xunit.Abstractions;
@@ -214,7 +215,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
     /// The crafted seed crafted-dag-4k of the fuzzer: a named tree "dag" (also the default tree) of 8 levels whose
     /// branch pages have 200 children each, all pointing at the next page. Every header, checksum and meta field
     /// is valid; only page sharing is wrong, which Check() reports. The tree has 200^7 root-to-leaf paths over 10
-    /// pages: DeleteTree walks every path (TreeWriter.FreeSubtree), and CopyTo(compact) copies every path's entry.
+    /// pages: DeleteTree walks every path (TreeWriter.FreeAll, through TreeWalker), and CopyTo(compact) copies every path's entry.
     /// Both must detect the sharing (a page freed twice, keys not ascending across leaves) and stop.
     /// </summary>
     [Fact]

@@ -3,9 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 using Xunit;
 using Xunit.Abstractions;
 

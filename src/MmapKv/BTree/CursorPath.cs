@@ -1,4 +1,5 @@
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 
@@ -47,7 +48,7 @@ internal sealed class CursorPath
     private bool Edge(PageContext ctx, in TreeDescriptor tree, bool last)
     {
         IsValid = false;
-        if (tree.Root == 0) return false;
+        if (tree.IsEmpty) return false;
         _depth = tree.Depth;
         DescendEdge(ctx, 0, tree.Root, last);
         return true;
@@ -58,7 +59,7 @@ internal sealed class CursorPath
     {
         IsValid = false;
         exact = false;
-        if (tree.Root == 0) return false;
+        if (tree.IsEmpty) return false;
         _depth = tree.Depth;
         Node leaf = TreeDescent.ToKey(ctx, tree, key, _ids, _idx, out exact);
         int at = _idx[_depth - 1];
@@ -97,7 +98,7 @@ internal sealed class CursorPath
             // subtrees (which would revisit keys, possibly exponentially often) at the first repeat.
             int c = Leaf(ctx, out int k).KeyAt(k).SequenceCompareTo(edge);
             if (dir > 0 ? c <= 0 : c >= 0)
-                throw new CorruptDatabaseException(from, "keys do not ascend across leaves (damaged or shared subtree)");
+                Corrupt.Throw(from, "keys do not ascend across leaves (damaged or shared subtree)");
             return true;
         }
         IsValid = false;

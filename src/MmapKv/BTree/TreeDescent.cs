@@ -1,4 +1,5 @@
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 
@@ -25,7 +26,7 @@ internal static class TreeDescent
             // A page twice on one path is a cycle (its kinds can still match level by level). The writer would
             // shadow it twice and edit two copies of one page, so it is refused here.
             for (int up = 0; up <= level; up++)
-                if (ids[up] == id) throw new CorruptDatabaseException(id, "page appears twice on one root-to-leaf path (cycle)");
+                if (ids[up] == id) Corrupt.Throw(id, "page appears twice on one root-to-leaf path (cycle)");
         }
         Node leaf = ctx.Node(id, PageKind.Leaf);
         ids[leafLevel] = id;

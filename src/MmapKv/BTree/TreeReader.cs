@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 
@@ -19,7 +20,7 @@ internal static class TreeReader
     public static bool TryGet(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out long leafId)
     {
         leafId = 0;
-        if (tree.Root == 0) { value = default; return false; }
+        if (tree.IsEmpty) { value = default; return false; }
         uint hint = NodeLayout.Hint(key);
         long id = tree.Root;
         for (int level = tree.Depth; level > 1; level--)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using MmapKv.Allocation;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.BTree;
 
@@ -16,8 +16,9 @@ namespace MmapKv.BTree;
 /// </remarks>
 internal sealed unsafe class TreeWriter
 {
-    private readonly TransactionPages _pages;
+    private readonly IWritablePages _pages;
     private readonly int _pageSize;
+    private readonly byte* _map;       // the map's base, which never moves: the file is mapped once
     private readonly int _maxKeySize;
     private readonly long[] _pathIds = new long[Limits.MaxTreeDepth];
     private readonly int[] _pathIdx = new int[Limits.MaxTreeDepth];
@@ -33,10 +34,11 @@ internal sealed unsafe class TreeWriter
     /// <param name="pages">The transaction's page bookkeeping.</param>
     /// <param name="buffers">Pinned scratch of <see cref="BufferSize"/> bytes, owned by the database and used only
     /// under the writer lock, so a write transaction allocates no pinned memory of its own.</param>
-    public TreeWriter(TransactionPages pages, byte[] buffers)
+    public TreeWriter(IWritablePages pages, byte[] buffers)
     {
         _pages = pages;
         _pageSize = pages.PageSize;
+        _map = pages.Context.Base;
         _maxKeySize = Limits.MaxKeySize(_pageSize);
         int entryMax = Limits.MaxEntrySize(_pageSize) + 16;
         _buffers = buffers;
@@ -49,7 +51,8 @@ internal sealed unsafe class TreeWriter
         }
     }
 
-    private byte* Page(long id) => _pages.Page(id);
+    // The most frequent call of an edit: computed here rather than through the interface.
+    private byte* Page(long id) => _map + id * _pageSize;
 
     /// <summary>Walks from the root to the leaf for <paramref name="key"/>, filling the path. Returns whether the key exists.</summary>
     private bool Descend(TreeState t, ReadOnlySpan<byte> key)
@@ -78,7 +81,7 @@ internal sealed unsafe class TreeWriter
         t.Dirty = true;
         int rawLength = BuildLeafEntry(t, key, value);
         var raw = new ReadOnlySpan<byte>(_entry, rawLength);
-        if (t.Desc.Root == 0)
+        if (t.Desc.IsEmpty)
         {
             long id = _pages.AllocatePage();
             NodeWriter.Init(Page(id), PageKind.Leaf, id, _pages.TxnId, _pageSize);
@@ -96,7 +99,7 @@ internal sealed unsafe class TreeWriter
         int index = _pathIdx[leafLevel];
         if (exists)
         {
-            FreeValue(t, leaf, index);
+            FreeValue(t, index);
             NodeWriter.RemoveAt(leaf, index);
         }
         else t.Desc.Entries++;
@@ -127,9 +130,9 @@ internal sealed unsafe class TreeWriter
         return key.Length + NodeLayout.OverflowTailSize;
     }
 
-    private void FreeValue(TreeState t, byte* leaf, int index)
+    private void FreeValue(TreeState t, int index)
     {
-        var node = new Node(leaf, _pathIds[t.Desc.Depth - 1], _pageSize);
+        var node = _pages.Context.DirtyNode(_pathIds[t.Desc.Depth - 1]); // the path was shadowed: the leaf is ours
         long first = node.OverflowPageAt(index, out uint length);
         if (first == 0) return;
         long pages = NodeLayout.OverflowRunPages(_pageSize, length);
@@ -268,12 +271,12 @@ internal sealed unsafe class TreeWriter
 
     public bool Delete(TreeState t, ReadOnlySpan<byte> key)
     {
-        if (t.Desc.Root == 0 || !Descend(t, key)) return false;
+        if (t.Desc.IsEmpty || !Descend(t, key)) return false;
         t.Dirty = true;
         TouchPath(t);
         int leafLevel = t.Desc.Depth - 1;
         byte* leaf = Page(_pathIds[leafLevel]);
-        FreeValue(t, leaf, _pathIdx[leafLevel]);
+        FreeValue(t, _pathIdx[leafLevel]);
         NodeWriter.RemoveAt(leaf, _pathIdx[leafLevel]);
         t.Desc.Entries--;
         Rebalance(t, leafLevel);
@@ -354,7 +357,7 @@ internal sealed unsafe class TreeWriter
     {
         var node = _pages.Context.Node(id, leaf ? PageKind.Leaf : PageKind.Branch);
         if (_pages.IsDirty(id)) return node.P;
-        node.ValidateEntries(_maxKeySize);
+        if (node.ValidateEntries(_maxKeySize) is { } problem) Corrupt.Throw(id, problem);
         // W3: a committed page never references a page this transaction allocated. The open rules out node pages
         // marked free (FreeMapAudit); this also catches an overflow run that a damaged map called free.
         int count = node.Count;
@@ -362,7 +365,7 @@ internal sealed unsafe class TreeWriter
         {
             long child = leaf ? node.OverflowPageAt(i, out _) : node.ChildAt(i);
             if (child != 0 && (leaf ? _pages.IsDirtyRun(child) : _pages.IsDirty(child)))
-                throw new CorruptDatabaseException(child, "a live page was marked free and reused (damaged free map)");
+                Corrupt.Throw(child, "a live page was marked free and reused (damaged free map)");
         }
         return node.P;
     }
@@ -413,37 +416,25 @@ internal sealed unsafe class TreeWriter
         else t.Desc.BranchPages--;
     }
 
-    /// <summary>Frees every page of a tree (used when a named tree is deleted). Depth-bounded like every descent.</summary>
+    /// <summary>
+    /// Frees every page of a tree (used when a named tree is deleted), through <see cref="TreeWalker"/>: a damaged
+    /// tree that shares a subtree or an overflow run throws <see cref="CorruptDatabaseException"/> naming the page,
+    /// instead of taking exponential time and freeing pages twice.
+    /// </summary>
     public void FreeAll(TreeState t)
     {
-        if (t.Desc.Root != 0) FreeSubtree(t.Desc.Root, t.Desc.Depth, new HashSet<long>());
+        if (!t.Desc.IsEmpty) new TreeWalker(_pages.Context).Walk(t.Desc, new Freeing(_pages));
         t.Desc = default;
         t.Dirty = true;
     }
 
-    /// <summary>
-    /// Frees a subtree. <paramref name="seen"/> catches a page reached twice: a damaged tree can share subtrees
-    /// (a DAG), and walking one would take exponential time and free pages twice.
-    /// </summary>
-    private void FreeSubtree(long id, int levels, HashSet<long> seen)
+    /// <summary>Frees what the walk reaches; a page reached twice is damage, and aborts the transaction.</summary>
+    private sealed class Freeing(IWritablePages pages) : ITreeVisitor
     {
-        if (!seen.Add(id)) throw new CorruptDatabaseException(id, "page is referenced twice in one tree");
-        var ctx = _pages.Context;
-        Node node = ctx.Node(id, levels == 1 ? PageKind.Leaf : PageKind.Branch);
-        int count = node.Count;
-        for (int i = 0; i < count; i++)
-        {
-            if (levels > 1) FreeSubtree(node.ChildAt(i), levels - 1, seen);
-            else
-            {
-                long first = node.OverflowPageAt(i, out uint length);
-                if (first != 0)
-                {
-                    ctx.OverflowValue(first, length);
-                    _pages.FreeRun(first, NodeLayout.OverflowRunPages(_pageSize, length));
-                }
-            }
-        }
-        _pages.FreePage(id);
+        public void Node(Node node, int level) => pages.FreePage(node.Id);
+
+        public void OverflowRun(long first, long runPages, long leaf) => pages.FreeRun(first, runPages);
+
+        public void Repeated(long pageId, long fromPageId, string reason) => Corrupt.Throw(pageId, reason);
     }
 }

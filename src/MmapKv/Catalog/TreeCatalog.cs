@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Catalog;
 

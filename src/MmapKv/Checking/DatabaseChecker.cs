@@ -1,7 +1,8 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Catalog;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Checking;
 

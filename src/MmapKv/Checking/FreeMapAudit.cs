@@ -1,7 +1,8 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Catalog;
 using MmapKv.Format;
+using MmapKv.Pages;
 
 namespace MmapKv.Checking;
 
@@ -25,8 +26,8 @@ internal static class FreeMapAudit
 
     private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
     {
-        if (tree.Root == 0) return;
-        if (pool.Contains(tree.Root)) throw new CorruptDatabaseException(tree.Root, "a tree root is marked free");
+        if (tree.IsEmpty) return;
+        if (pool.Contains(tree.Root)) Corrupt.Throw(tree.Root, "a tree root is marked free");
         var level = new List<long> { tree.Root };
         for (int depth = 1; depth < tree.Depth; depth++)
         {
@@ -39,7 +40,7 @@ internal static class FreeMapAudit
                 for (int i = 0; i < count; i++)
                 {
                     long child = node.ChildAt(i);
-                    if (pool.Contains(child)) throw new CorruptDatabaseException(child, $"page is marked free but is a child of page {id}");
+                    if (pool.Contains(child)) Corrupt.Throw(child, $"page is marked free but is a child of page {id}");
                     if (depth + 1 < tree.Depth) next.Add(child);
                 }
             }

@@ -13,9 +13,6 @@ internal static class Limits
     /// </summary>
     public const int MaxTreeDepth = 40;
 
-    /// <summary>Largest value: the 31 bits of the value-length field (docs/format.md §4.3).</summary>
-    public const int MaxValueSize = int.MaxValue;
-
     /// <summary>
     /// Largest slot plus entry on a node page: a quarter of the usable space, so any page that overflows by one
     /// entry splits into two halves that each fit (invariant N4 in docs/format.md).

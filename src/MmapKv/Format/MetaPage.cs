@@ -29,17 +29,6 @@ internal static unsafe class MetaPage
     public const int ChecksumOffset = 252;                              // u32 CRC32C of bytes [0, 252)
     public const int Size = ChecksumOffset + 4;
 
-    /// <summary>
-    /// Writes the record for <paramref name="meta"/> into a slot through the storage, as one store of the whole
-    /// record (see <see cref="Storage.IStorage.Write"/>).
-    /// </summary>
-    public static void WriteSlot(Storage.IStorage storage, int slot, in MetaRecord meta)
-    {
-        byte* record = stackalloc byte[Size];
-        Write(record, meta);
-        storage.Write((long)slot * meta.PageSize, new ReadOnlySpan<byte>(record, Size));
-    }
-
     /// <summary>Writes <paramref name="meta"/> into a meta record buffer, checksum last.</summary>
     public static void Write(byte* slot, in MetaRecord meta)
     {

@@ -1,5 +1,3 @@
-using MmapKv.Storage;
-
 namespace MmapKv.Format;
 
 /// <summary>
@@ -8,12 +6,12 @@ namespace MmapKv.Format;
 /// </summary>
 internal static unsafe class MetaSelector
 {
-    public static (MetaRecord Meta, int Slot) Select(IStorage storage)
+    /// <summary>Selects from the first <paramref name="length"/> bytes of the file, mapped at <paramref name="file"/>.</summary>
+    public static (MetaRecord Meta, int Slot) Select(byte* file, long length)
     {
-        long length = storage.Length;
         if (length < MetaPage.Size)
-            throw new CorruptDatabaseException($"The file is {length} bytes, too small to be an MmapKv database.");
-        var slot0 = MetaPage.TryRead(storage.Base, length, out string? problem0, out bool version0);
+            Corrupt.Throw($"The file is {length} bytes, too small to be an MmapKv database.");
+        var slot0 = MetaPage.TryRead(file, length, out string? problem0, out bool version0);
         // Slot 1 sits one page in. Its page size comes from slot 0; if slot 0 is damaged, try every legal size and
         // accept only a slot that names that same size.
         MetaRecord? slot1 = null;
@@ -23,7 +21,7 @@ internal static unsafe class MetaSelector
         {
             if (slot0 is { } s0 && s0.PageSize != ps) continue;
             if (length < (long)ps + MetaPage.Size) break;
-            var candidate = MetaPage.TryRead(storage.Base + ps, length, out string? p, out bool v);
+            var candidate = MetaPage.TryRead(file + ps, length, out string? p, out bool v);
             if (candidate is { } c && c.PageSize == ps) { slot1 = c; problem1 = null; break; }
             version1 |= v;
             if (slot0 is not null || problem1 == "not found") problem1 = p;
@@ -34,7 +32,7 @@ internal static unsafe class MetaSelector
             throw new IncompatibleFormatException($"Cannot open: {(version0 ? problem0 : problem1)}.");
         if (slot0 is null && slot1 is null)
         {
-            throw new CorruptDatabaseException($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
+            Corrupt.Throw($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
         }
         if (slot1 is null || (slot0 is { } a && a.TxnId >= slot1.Value.TxnId)) return (slot0!.Value, 0);
         return (slot1.Value, 1);

@@ -65,7 +65,7 @@ internal struct TreeDescriptor
     /// </summary>
     public readonly string? Validate(long pageCount)
     {
-        if (Root == 0)
+        if (IsEmpty)
             return Depth == 0 && Entries == 0 && BranchPages == 0 && LeafPages == 0 && OverflowPages == 0
                 ? null : "an empty tree has non-zero counters";
         if (Root < MetaPage.Count || Root >= pageCount) return $"root page {Root} is outside the file (page count {pageCount})";

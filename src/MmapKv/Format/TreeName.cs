@@ -13,9 +13,9 @@ internal static class TreeName
     public static string Decode(ReadOnlySpan<byte> stored, int maxKeySize)
     {
         if (stored.Length == 0 || stored.Length > maxKeySize)
-            throw new CorruptDatabaseException($"the catalog holds a tree name of {stored.Length} bytes, outside 1..{maxKeySize}");
+            Corrupt.Throw($"the catalog holds a tree name of {stored.Length} bytes, outside 1..{maxKeySize}");
         try { return Strict.GetString(stored); }
-        catch (DecoderFallbackException) { throw new CorruptDatabaseException("the catalog holds a tree name that is not valid UTF-8"); }
+        catch (DecoderFallbackException) { throw Corrupt.Create("the catalog holds a tree name that is not valid UTF-8"); }
     }
 
     public static byte[] Encode(string name, int maxKeySize)

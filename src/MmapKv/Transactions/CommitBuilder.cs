@@ -1,4 +1,4 @@
-using MmapKv.Allocation;
+using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Catalog;
 using MmapKv.Format;
@@ -42,8 +42,8 @@ internal sealed class CommitBuilder
                 return _durability.TicketFor(_publisher.Current.TxnId, durability);
             }
             catalog.WriteTo(writer, catalogTree);
-            var (freeFirst, freePages) = pages.WriteFreeMap(baseSnapshot.Meta.FreeMapPage, baseSnapshot.Meta.FreeMapPages);
-            var ranges = pages.SealDirtyPages();
+            var (freeFirst, freePages) = FreeMapWriter.Write(pages, baseSnapshot.Meta.FreeMapPage, baseSnapshot.Meta.FreeMapPages);
+            var ranges = PageSealer.Seal(pages);
             var meta = new MetaRecord
             {
                 PageSize = _pageSize,

@@ -231,7 +231,7 @@ internal sealed class CommitPipeline : IDisposable
 
             // 2–3. The meta goes into the slot not holding the durable meta: if this write tears, that one survives.
             int slot = 1 - _durableSlot;
-            MetaPage.WriteSlot(_storage, slot, meta);
+            MetaSlots.Write(_storage, slot, meta);
             _storage.Flush((long)slot * _pageSize, _pageSize);
             _durableSlot = slot;
             Volatile.Write(ref _durableTxn, meta.TxnId);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 
 namespace MmapKv.Storage;
 
@@ -6,6 +7,7 @@ namespace MmapKv.Storage;
 /// The libc calls the Unix storage uses. Constants are the Linux values; <see cref="Constants"/> switches the few
 /// that differ on macOS.
 /// </summary>
+[UnsupportedOSPlatform("windows")]
 internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
@@ -94,7 +96,6 @@ internal static unsafe partial class Libc
         public const int S_IFREG = 0x8000;
         public const int S_IFLNK = 0xA000;
         public const int S_IFSOCK = 0xC000;
-        public const int PROT_NONE = 0;
         public const int PROT_READ = 1;
         public const int PROT_WRITE = 2;
         public const int MAP_SHARED = 1;
@@ -107,7 +108,6 @@ internal static unsafe partial class Libc
         public const int SEEK_CUR = 1;
         public const int SEEK_END = 2;
         public const int EINTR = 4;
-        public const int EIO = 5;
         public const int EEXIST = 17;
         public static readonly int EAGAIN = IsMac ? 35 : 11;
         public const int ENOSPC = 28;
@@ -124,7 +124,6 @@ internal static unsafe partial class Libc
         public const int EISDIR = 21;
         public const int EROFS = 30;
         public static readonly int ENAMETOOLONG = IsMac ? 63 : 36;
-        public static readonly int ELOOP = IsMac ? 62 : 40;
         public static readonly int EOPNOTSUPP = IsMac ? 102 : 95;
     }
 }

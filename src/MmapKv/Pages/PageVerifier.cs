@@ -1,9 +1,9 @@
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
-/// Checksum verification on first touch, for transactions opened with <see cref="KvOptions.VerifyChecksums"/>.
+/// Checksum verification on first touch, for transactions opened with <c>KvOptions.VerifyChecksums</c>.
 /// Each page is verified once per transaction; pages the transaction itself wrote carry no checksum until
 /// commit and are skipped.
 /// </summary>
@@ -19,7 +19,7 @@ internal sealed unsafe class PageVerifier
         if (_verified.Contains(id) || (_isOwnWrite is not null && _isOwnWrite(id))) return;
         uint stored = PageHeader.Checksum(page), actual = Checksum.OfPage(page, pages * pageSize);
         if (stored != actual)
-            throw new CorruptDatabaseException(id, $"checksum mismatch (stored {stored:x8}, computed {actual:x8})");
+            Corrupt.Throw(id, $"checksum mismatch (stored {stored:x8}, computed {actual:x8})");
         _verified.Add(id);
     }
 }

@@ -1,12 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// A read view of a branch or leaf page in the map (layout: docs/format.md §4). Obtained only through
-/// <see cref="PageContext.Node"/>, which has checked the header; each accessor checks the slot it reads, so a
-/// corrupt offset or length never leads outside the page.
+/// <see cref="PageContext"/>: <see cref="PageContext.Node"/> checks the header of a page read from the file, and
+/// <see cref="PageContext.DirtyNode"/> views a page the current write transaction wrote itself. Each accessor
+/// checks the slot it reads, so a corrupt offset or length never leads outside the page.
 /// </summary>
 internal readonly unsafe struct Node
 {
@@ -15,7 +17,8 @@ internal readonly unsafe struct Node
     private readonly int _pageSize;
     private readonly int _upper; // heap start, read once: every slot check compares against it
 
-    public Node(byte* p, long id, int pageSize)
+    /// <summary>Only <see cref="PageContext"/> calls this; see the type's remarks for why.</summary>
+    internal Node(byte* p, long id, int pageSize)
     {
         P = p;
         Id = id;
@@ -27,17 +30,17 @@ internal readonly unsafe struct Node
     public bool IsLeaf => PageHeader.Kind(P) == PageKind.Leaf;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private byte* Slot(int i) => P + PageHeader.Size + i * NodeLayout.SlotSize;
+    private byte* Slot(int i) => SlotArray.At(P, i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint HintAt(int i) => Unsafe.ReadUnaligned<uint>(Slot(i));
+    public uint HintAt(int i) => SlotArray.Hint(Slot(i));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> KeyAt(int i)
     {
         byte* s = Slot(i);
-        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
-        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        int off = SlotArray.EntryOffset(s);
+        int len = SlotArray.KeyLength(s);
         // N5: every entry lies in the heap, [upper, pageSize).
         if (off < _upper || off + len > _pageSize) ThrowBadSlot(P, Id, i);
         return new ReadOnlySpan<byte>(P + off, len);
@@ -48,16 +51,13 @@ internal readonly unsafe struct Node
     private byte* Tail(int i, int tail)
     {
         byte* s = Slot(i);
-        int off = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset);
-        int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
+        int off = SlotArray.EntryOffset(s);
+        int len = SlotArray.KeyLength(s);
         if (off < _upper || off + len + tail > _pageSize) ThrowBadSlot(P, Id, i);
         return P + off + len;
     }
 
     public long ChildAt(int i) => Unsafe.ReadUnaligned<long>(Tail(i, NodeLayout.BranchTailSize));
-
-    /// <summary>The raw value-info word of leaf entry <paramref name="i"/> (§4.3).</summary>
-    public uint ValueInfoAt(int i) => Unsafe.ReadUnaligned<uint>(Tail(i, NodeLayout.ValueInfoSize));
 
     /// <summary>The value of leaf entry <paramref name="i"/>: inline bytes, or the overflow run's bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -90,36 +90,41 @@ internal readonly unsafe struct Node
     /// Checks every slot of the page (N5, and the key-length limit): each entry, key and tail, lies inside
     /// <c>[upper, pageSize)</c>. Reads check only the slots they touch; a page about to be copied and edited
     /// (copy-on-write, compaction, split, merge) is checked whole first, because those edits read every entry.
+    /// Returns null when valid, otherwise what is wrong.
     /// </summary>
-    public void ValidateEntries(int maxKeySize)
+    /// <remarks>
+    /// Whole-structure checks return the problem instead of throwing, like <see cref="TreeDescriptor.Validate"/>
+    /// and <see cref="MetaRecord.Validate"/>: whether a problem is fatal depends on the caller (the writer throws
+    /// through <see cref="Corrupt"/>, the open skips a damaged meta slot, a checker reports and goes on). Single
+    /// reads (<see cref="KeyAt"/>, <see cref="ValueAt"/>…) throw, because a read has no result to give instead.
+    /// </remarks>
+    public string? ValidateEntries(int maxKeySize)
     {
         int count = Count;
         bool leaf = IsLeaf;
+        int minTail = leaf ? NodeLayout.ValueInfoSize : NodeLayout.BranchTailSize;
         long used = 0;
         for (int i = 0; i < count; i++)
         {
             byte* s = Slot(i);
-            int len = Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset);
-            if (len > maxKeySize || (leaf && len == 0)) ThrowBadSlot(P, Id, i);
-            long tail;
+            int off = SlotArray.EntryOffset(s);
+            int len = SlotArray.KeyLength(s);
+            if (len > maxKeySize || (leaf && len == 0) || off < _upper || off + len + minTail > _pageSize)
+                return SlotProblem(P, i);
+            long tail = minTail;
             if (leaf)
             {
-                byte* t = Tail(i, NodeLayout.ValueInfoSize);
-                uint info = Unsafe.ReadUnaligned<uint>(t);
+                uint info = Unsafe.ReadUnaligned<uint>(P + off + len);
                 tail = (info & NodeLayout.OverflowFlag) != 0 ? NodeLayout.OverflowTailSize : NodeLayout.ValueInfoSize + (long)(info & NodeLayout.LengthMask);
-                if (t + tail > P + _pageSize) ThrowBadSlot(P, Id, i);
-            }
-            else
-            {
-                _ = Tail(i, NodeLayout.BranchTailSize);
-                tail = NodeLayout.BranchTailSize;
+                if (off + len + tail > _pageSize) return SlotProblem(P, i);
             }
             used += NodeLayout.SlotSize + len + tail;
         }
         // Entries may each lie inside the page and still overlap; rewriting them packed (compaction, split,
         // merge) must not need more room than the page has.
         if (used > _pageSize - PageHeader.Size)
-            throw new CorruptDatabaseException(Id, $"entries need {used} bytes, more than the page holds (overlapping entries)");
+            return $"entries need {used} bytes, more than the page holds (overlapping entries)";
+        return null;
     }
 
     /// <summary>
@@ -154,12 +159,12 @@ internal readonly unsafe struct Node
 
     // Static, taking what it reports: an instance method would take the struct's address and keep it out of
     // registers on the hot search path.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadSlot(byte* p, long id, int i)
-    {
-        byte* s = p + PageHeader.Size + i * NodeLayout.SlotSize;
-        throw new CorruptDatabaseException(id,
-            $"slot {i} points outside the page (offset {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotEntryOffset)}, key length {Unsafe.ReadUnaligned<ushort>(s + NodeLayout.SlotKeyLengthOffset)}, heap start {PageHeader.Upper(p)})");
-    }
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadSlot(byte* p, long id, int i) => Corrupt.Throw(id, SlotProblem(p, i));
 
+    private static string SlotProblem(byte* p, int i)
+    {
+        byte* s = SlotArray.At(p, i);
+        return $"slot {i} points outside the page (offset {SlotArray.EntryOffset(s)}, key length {SlotArray.KeyLength(s)}, heap start {PageHeader.Upper(p)})";
+    }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// How a transaction reaches pages: the map's base, the page size, and the page count of its snapshot.
@@ -15,7 +15,7 @@ internal readonly unsafe struct PageContext
     public readonly int PageShift;
     /// <summary>Pages [0, PageCount) exist in this snapshot; everything else is out of bounds.</summary>
     public readonly long PageCount;
-    /// <summary>Verifies checksums on first touch when <see cref="KvOptions.VerifyChecksums"/> is on; otherwise null.</summary>
+    /// <summary>Verifies checksums on first touch when <c>KvOptions.VerifyChecksums</c> is on; otherwise null.</summary>
     public readonly PageVerifier? Verifier;
 
     public PageContext(byte* basePtr, int pageSize, long pageCount, PageVerifier? verifier = null)
@@ -48,6 +48,12 @@ internal readonly unsafe struct PageContext
         return new Node(p, id, PageSize);
     }
 
+    /// <summary>
+    /// A node page the current write transaction allocated and wrote itself (a dirty page): its header is the
+    /// writer's own, so nothing is checked. Never use it for a page id read from the file.
+    /// </summary>
+    public Node DirtyNode(long id) => new(Page(id), id, PageSize);
+
     /// <summary>The value bytes of an overflow run, checked against the run header and the snapshot (§4.3).</summary>
     public ReadOnlySpan<byte> OverflowValue(long first, uint length)
     {
@@ -56,19 +62,17 @@ internal readonly unsafe struct PageContext
         byte* p = Page(first);
         Verifier?.Verify(first, p, pages, PageSize);
         if (PageHeader.Kind(p) != PageKind.Overflow || PageHeader.Upper(p) != length || PageHeader.RunPages(p) != pages)
-            ThrowCorrupt(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
+            Corrupt.Throw(first, $"overflow run header does not match its reference (kind {PageHeader.Kind(p)}, length {PageHeader.Upper(p)} vs {length}, pages {PageHeader.RunPages(p)} vs {pages})");
         return new ReadOnlySpan<byte>(p + PageHeader.Size, (int)length);
     }
 
+    // Message formatting stays in these non-inlined helpers, out of the inlined Node() on the read path.
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowOutOfRange(long id, long pageCount) =>
-        throw new CorruptDatabaseException(id, $"page id is outside the database (page count {pageCount})");
+    private static void ThrowOutOfRange(long id, long pageCount) =>
+        Corrupt.Throw(id, $"page id is outside the database (page count {pageCount})");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadNode(long id, PageKind expected, byte* p) =>
-        throw new CorruptDatabaseException(id,
+        Corrupt.Throw(id,
             $"expected a {expected} page, found kind {PageHeader.Kind(p)} with {PageHeader.Count(p)} entries and heap start {PageHeader.Upper(p)}");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowCorrupt(long id, string message) => throw new CorruptDatabaseException(id, message);
 }

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using MmapKv.Format;
 
-namespace MmapKv.BTree;
+namespace MmapKv.Pages;
 
 /// <summary>
 /// In-place edits of a dirty node page (layout: docs/format.md §4). Callers guarantee the page is dirty (W1 in
@@ -20,9 +20,9 @@ internal static unsafe class NodeWriter
         PageHeader.Init(p, kind, id, txnId, (uint)pageSize, 1);
     }
 
-    private static byte* Slot(byte* p, int i) => p + PageHeader.Size + i * NodeLayout.SlotSize;
-    private static int EntryOffset(byte* p, int i) => Unsafe.ReadUnaligned<ushort>(Slot(p, i) + NodeLayout.SlotEntryOffset);
-    public static int KeyLength(byte* p, int i) => Unsafe.ReadUnaligned<ushort>(Slot(p, i) + NodeLayout.SlotKeyLengthOffset);
+    private static byte* Slot(byte* p, int i) => SlotArray.At(p, i);
+    private static int EntryOffset(byte* p, int i) => SlotArray.EntryOffset(SlotArray.At(p, i));
+    public static int KeyLength(byte* p, int i) => SlotArray.KeyLength(SlotArray.At(p, i));
 
     /// <summary>Bytes of entry <paramref name="i"/>: key plus tail.</summary>
     public static int RawSize(byte* p, int i, bool leaf)
@@ -72,7 +72,7 @@ internal static unsafe class NodeWriter
         raw.CopyTo(new Span<byte>(p + upper, raw.Length));
         byte* s = Slot(p, index);
         Buffer.MemoryCopy(s, s + NodeLayout.SlotSize, (count - index) * NodeLayout.SlotSize, (count - index) * NodeLayout.SlotSize);
-        WriteSlot(s, raw[..keyLength], upper);
+        SlotArray.Write(s, raw[..keyLength], upper);
         PageHeader.SetUpper(p, (uint)upper);
         PageHeader.SetCount(p, count + 1);
         return true;
@@ -84,16 +84,9 @@ internal static unsafe class NodeWriter
         int count = PageHeader.Count(p);
         int upper = (int)PageHeader.Upper(p) - raw.Length;
         raw.CopyTo(new Span<byte>(p + upper, raw.Length));
-        WriteSlot(Slot(p, count), raw[..keyLength], upper);
+        SlotArray.Write(Slot(p, count), raw[..keyLength], upper);
         PageHeader.SetUpper(p, (uint)upper);
         PageHeader.SetCount(p, count + 1);
-    }
-
-    private static void WriteSlot(byte* s, ReadOnlySpan<byte> key, int offset)
-    {
-        Unsafe.WriteUnaligned(s + NodeLayout.SlotHintOffset, NodeLayout.Hint(key));
-        Unsafe.WriteUnaligned(s + NodeLayout.SlotEntryOffset, (ushort)offset);
-        Unsafe.WriteUnaligned(s + NodeLayout.SlotKeyLengthOffset, (ushort)key.Length);
     }
 
     /// <summary>Removes slot <paramref name="index"/>; its entry bytes become a hole until the next compaction.</summary>
@@ -117,7 +110,7 @@ internal static unsafe class NodeWriter
             int size = RawSize(scratch, i, leaf);
             upper -= size;
             Buffer.MemoryCopy(scratch + EntryOffset(scratch, i), p + upper, size, size);
-            Unsafe.WriteUnaligned(Slot(p, i) + NodeLayout.SlotEntryOffset, (ushort)upper);
+            SlotArray.SetEntryOffset(Slot(p, i), upper);
         }
         PageHeader.SetUpper(p, (uint)upper);
     }

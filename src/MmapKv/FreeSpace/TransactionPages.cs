@@ -1,12 +1,13 @@
-using MmapKv.BTree;
 using MmapKv.Format;
-using MmapKv.Storage;
+using MmapKv.Pages;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// The page bookkeeping of one write transaction: what it allocated (its dirty pages, the only ones it may modify
-/// in place), what it freed, and how to undo both on abort.
+/// in place), what it freed, and how to undo both on abort or hand them to the allocator on commit. The commit
+/// steps that read this bookkeeping live apart: <see cref="FreeMapWriter"/> writes the free map, and
+/// Transactions.PageSealer checksums the dirty pages; growing the file is an <see cref="IFileExtender"/>.
 /// </summary>
 /// <remarks>
 /// Invariant W1 (copy-on-write): a page is written only if it is dirty, that is, allocated by this transaction.
@@ -15,9 +16,9 @@ namespace MmapKv.Allocation;
 /// reuse list at once; a committed page freed goes to <see cref="_freed"/> and becomes reusable only under the
 /// rules of <see cref="PageAllocator"/>.
 /// </remarks>
-internal sealed unsafe class TransactionPages
+internal sealed unsafe class TransactionPages : IWritablePages
 {
-    private readonly IStorage _storage;
+    private readonly byte* _base;
     private readonly PageAllocator _allocator;
     private readonly int _pageSize;
     private readonly long _txnId;
@@ -33,15 +34,20 @@ internal sealed unsafe class TransactionPages
 
     private readonly PageVerifier? _verifier;
 
-    private readonly FileGrowth _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
+    private readonly IFileExtender _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
 
-    public TransactionPages(IStorage storage, PageAllocator allocator, int pageSize, long txnId, bool verifyChecksums, FileGrowth growth)
+    /// <param name="map">The map: its base and page size (its page count is not used; the allocator's is).</param>
+    /// <param name="allocator">Free space across transactions.</param>
+    /// <param name="txnId">The id this transaction commits as.</param>
+    /// <param name="verifyChecksums">Verify committed pages on first touch (<see cref="PageVerifier"/>).</param>
+    /// <param name="growth">Extends the file when the pool is empty.</param>
+    public TransactionPages(PageContext map, PageAllocator allocator, long txnId, bool verifyChecksums, IFileExtender growth)
     {
         _growth = growth;
         if (verifyChecksums) _verifier = new PageVerifier(id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id));
-        _storage = storage;
+        _base = map.Base;
         _allocator = allocator;
-        _pageSize = pageSize;
+        _pageSize = map.PageSize;
         _txnId = txnId;
         _startPageCount = _pageCount = allocator.PageCount;
     }
@@ -49,12 +55,12 @@ internal sealed unsafe class TransactionPages
     public long TxnId => _txnId;
     public long PageCount => _pageCount;
     public int PageSize => _pageSize;
-    public PageContext Context => new(_storage.Base, _pageSize, _pageCount, _verifier);
-    public byte* Page(long id) => _storage.Base + id * _pageSize;
+    public PageContext Context => new(_base, _pageSize, _pageCount, _verifier);
+    public byte* Page(long id) => _base + id * _pageSize;
     public bool IsDirty(long id) => _dirty.Contains(id);
     public bool IsDirtyRun(long start) => _dirtyRuns.ContainsKey(start);
 
-    /// <summary>Set by the first insert or overwrite. Until then the transaction may use the delete reserve (<see cref="FileGrowth"/>).</summary>
+    /// <summary>Set by the first insert or overwrite. Until then the transaction may use the delete reserve (<see cref="IFileExtender"/>).</summary>
     public bool HasInserted { get; set; }
 
     /// <summary>A page this transaction may write: from its own reuse list, then the pool, then the end of the file.</summary>
@@ -78,7 +84,7 @@ internal sealed unsafe class TransactionPages
     }
 
     /// <summary>
-    /// Pages from the pool, else from the end of the file. When the file cannot grow, <see cref="FileGrowth"/> may
+    /// Pages from the pool, else from the end of the file. When the file cannot grow, <see cref="IFileExtender"/> may
     /// reclaim quarantined pages into the pool instead, so the pool is tried again.
     /// </summary>
     private long TakeNew(long pages)
@@ -128,107 +134,58 @@ internal sealed unsafe class TransactionPages
     }
 
     /// <summary>
-    /// Writes the free map of the state this transaction commits (docs/format.md §7) and returns its directory run.
-    /// Only bitmap pages covering a page whose status changed are rewritten (copy-on-write). Rewriting a bitmap
-    /// page allocates and frees pages, whose bits may live in yet another bitmap page, so this runs to a fixpoint;
-    /// each bitmap page is shadowed at most once, so it ends within one pass per bitmap page.
+    /// Starts the free-map write of this commit (<see cref="FreeMapWriter"/>): returns the pages whose status may
+    /// differ from the committed map, and from now until <see cref="EndMapWrite"/> also queues there every page
+    /// allocated or freed, because the map's own pages change the map.
     /// </summary>
-    public (long First, long Pages) WriteFreeMap(long oldDirectory, long oldDirectoryPages)
+    internal Queue<long> BeginMapWrite()
     {
         var touched = _mapTouched = new Queue<long>();
-        try
-        {
-            // Pages whose status may differ from the committed map: everything allocated or freed here, and the
-            // pages past the old high-water mark (which the old map does not cover).
-            foreach (long id in _takenFromPool) touched.Enqueue(id);
-            foreach (long id in _freed) touched.Enqueue(id);
-            foreach (long id in _reusable.Ids) touched.Enqueue(id);
-            for (long id = _startPageCount; id < _pageCount; id++) touched.Enqueue(id);
-            // Dirty pages freed again are free in the committed state: pool them, so the map's own pages may use them.
-            foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
-            _reusable.Clear();
-            if (oldDirectory != 0) FreeRun(oldDirectory, oldDirectoryPages);
-
-            var bitmaps = new List<long>(_allocator.BitmapIds);
-            var shadowed = new HashSet<int>();
-            long bitsPer = FreeMap.BitsPerPage(_pageSize);
-            // Room for the bitmaps the file may need once this commit's own allocations are counted.
-            long directoryPages = FreeMap.DirectoryPagesFor(_pageSize, FreeMap.BitmapsFor(_pageSize, _pageCount) + 4);
-            long directory = AllocateRun(directoryPages);
-            while (true)
-            {
-                while (touched.Count > 0)
-                {
-                    long id = touched.Dequeue();
-                    int index = (int)(id / bitsPer);
-                    while (bitmaps.Count <= index)
-                    {
-                        long fresh = AllocatePage();
-                        FreeMap.InitBitmap(Page(fresh), fresh, _txnId, _pageSize);
-                        shadowed.Add(bitmaps.Count);
-                        bitmaps.Add(fresh);
-                    }
-                    if (shadowed.Add(index)) bitmaps[index] = Shadow(bitmaps[index]);
-                    FreeMap.SetBit(Page(bitmaps[index]), id % bitsPer, IsFreeAtCommit(id));
-                }
-                if (FreeMap.DirectoryPagesFor(_pageSize, bitmaps.Count) <= directoryPages) break;
-                FreeRun(directory, directoryPages); // outgrown (a huge commit): take a bigger run and settle again
-                directoryPages = FreeMap.DirectoryPagesFor(_pageSize, bitmaps.Count + 4);
-                directory = AllocateRun(directoryPages);
-            }
-            FreeMap.WriteDirectory(Page(directory), directory, _txnId, directoryPages, bitmaps, _pageSize);
-            _newBitmapIds = bitmaps;
-            return (directory, directoryPages);
-        }
-        finally
-        {
-            _mapTouched = null;
-        }
+        // Pages whose status may differ from the committed map: everything allocated or freed here, and the
+        // pages past the old high-water mark (which the old map does not cover).
+        foreach (long id in _takenFromPool) touched.Enqueue(id);
+        foreach (long id in _freed) touched.Enqueue(id);
+        foreach (long id in _reusable.Ids) touched.Enqueue(id);
+        for (long id = _startPageCount; id < _pageCount; id++) touched.Enqueue(id);
+        // Dirty pages freed again are free in the committed state: pool them, so the map's own pages may use them.
+        foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
+        _reusable.Clear();
+        return touched;
     }
+
+    /// <summary>Ends the free-map write; <paramref name="bitmaps"/> (null if it failed) go to the allocator at <see cref="Commit"/>.</summary>
+    internal void EndMapWrite(List<long>? bitmaps)
+    {
+        _mapTouched = null;
+        if (bitmaps is not null) _newBitmapIds = bitmaps;
+    }
+
+    /// <summary>The bitmap pages of the committed map, in order, before this commit rewrites any.</summary>
+    internal IReadOnlyList<long> CommittedBitmaps => _allocator.BitmapIds;
 
     private List<long>? _newBitmapIds;
 
     /// <summary>Free in the committed state: reusable now, or freed by this commit (pending until R1 and R2 allow).</summary>
-    private bool IsFreeAtCommit(long id) => _allocator.Pool.Contains(id) || _reusable.Contains(id) || _freed.Contains(id);
+    internal bool IsFreeAtCommit(long id) => _allocator.Pool.Contains(id) || _reusable.Contains(id) || _freed.Contains(id);
 
-    /// <summary>
-    /// Stamps the checksum on every page and run this transaction wrote, and returns them as sorted, coalesced
-    /// page ranges for msync.
-    /// </summary>
-    public List<(long First, long Pages)> SealDirtyPages()
-    {
-        var ranges = new List<(long, long)>(_dirty.Count + _dirtyRuns.Count);
-        foreach (long id in _dirty)
-        {
-            byte* p = Page(id);
-            PageHeader.SetChecksum(p, Checksum.OfPage(p, _pageSize));
-            ranges.Add((id, 1));
-        }
-        foreach (var (start, pages) in _dirtyRuns)
-        {
-            byte* p = Page(start);
-            PageHeader.SetChecksum(p, Checksum.OfPage(p, pages * _pageSize));
-            ranges.Add((start, pages));
-        }
-        ranges.Sort();
-        int w = 0;
-        for (int r = 1; r < ranges.Count; r++)
-        {
-            var (s, l) = ranges[w];
-            if (ranges[r].Item1 == s + l) ranges[w] = (s, l + ranges[r].Item2);
-            else ranges[++w] = ranges[r];
-        }
-        if (ranges.Count > 0) ranges.RemoveRange(w + 1, ranges.Count - w - 1);
-        return ranges;
-    }
+    // The concrete collections, read-only by contract: a foreach over them uses their struct enumerators, so sealing
+    // a commit allocates no enumerator.
+    /// <summary>Every single page this transaction wrote (allocated and not freed again). Read only.</summary>
+    internal HashSet<long> DirtyPages => _dirty;
 
-    /// <summary>Hands the outcome to the allocator: the new high-water mark, and this commit's freed pages as pending.</summary>
+    /// <summary>Every run this transaction wrote, as first page and length. Read only.</summary>
+    internal Dictionary<long, long> DirtyRuns => _dirtyRuns;
+
+    /// <summary>How many single pages and runs this transaction wrote.</summary>
+    internal int DirtyCount => _dirty.Count + _dirtyRuns.Count;
+
+    /// <summary>Hands the outcome to the allocator: the new high-water mark, the pages this commit wrote, and the ones it freed (pending under R2, or young under R2b).</summary>
     public void Commit()
     {
         foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
         _allocator.PageCount = _pageCount;
         _allocator.AddCommit(_txnId, WrittenPages(), _freed);
-        if (_newBitmapIds is not null) _allocator.BitmapIds = _newBitmapIds;
+        if (_newBitmapIds is not null) _allocator.CommitBitmaps(_newBitmapIds);
     }
 
     /// <summary>Every page this transaction wrote (its single pages and every page of its runs).</summary>

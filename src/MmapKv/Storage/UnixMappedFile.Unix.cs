@@ -1,13 +1,31 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using static MmapKv.Storage.Libc.Constants;
 
 namespace MmapKv.Storage;
 
-internal sealed unsafe partial class MappedFileStorage
+/// <summary>
+/// The Linux and macOS storage: a database file reserved in the address space once, at its full capacity, and
+/// mapped shared read/write through libc (<see cref="Libc"/>). Created only through <see cref="MappedStorage.Open"/>.
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+internal sealed unsafe class UnixMappedFile : IStorage
 {
+    private readonly string _path;
+    private byte* _base;
+    private long _length;
+    private readonly long _capacity;
     private int _fd = -1;
 
-    private MappedFileStorage(string path, bool readOnly, long capacity, bool createNew, int createMode, string reportAs)
+    public byte* Base => _base;
+    public long Capacity => _capacity;
+    public long Length => Volatile.Read(ref _length);
+    public bool IsReadOnly { get; }
+
+    public override string ToString() => _path;
+
+    /// <summary>See <see cref="MappedStorage.Open"/>.</summary>
+    public UnixMappedFile(string path, bool readOnly, long capacity, bool createNew, int createMode, string reportAs)
     {
         _path = path;
         IsReadOnly = readOnly;
@@ -164,7 +182,7 @@ internal sealed unsafe partial class MappedFileStorage
         long actual = Libc.Lseek(_fd, 0, SEEK_END);
         if (actual < 0) throw Failure("lseek");
         if (actual < Volatile.Read(ref _length))
-            throw new CorruptDatabaseException($"{_path} was truncated to {actual} bytes by another process while open (expected {_length}); close and reopen it.");
+            Corrupt.Throw($"{_path} was truncated to {actual} bytes by another process while open (expected {_length}); close and reopen it.");
     }
 
     public void Shrink(long newLength)

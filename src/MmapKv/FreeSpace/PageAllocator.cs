@@ -1,6 +1,6 @@
-using MmapKv.BTree;
+using MmapKv.Pages;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// Free space across transactions. Touched only by the writer, under the writer lock.
@@ -41,21 +41,25 @@ internal sealed class PageAllocator
     private long _pendingCount;
 
     /// <summary>The committed free map's bitmap pages, in order (docs/format.md §7).</summary>
-    public List<long> BitmapIds { get; set; }
+    public IReadOnlyList<long> BitmapIds => _bitmapIds;
+    private List<long> _bitmapIds;
+
+    /// <summary>A commit rewrote the map: its bitmap pages, in order, replace the committed list.</summary>
+    public void CommitBitmaps(List<long> bitmapIds) => _bitmapIds = bitmapIds;
 
     /// <summary>Loads the free map of the opened snapshot.</summary>
     public PageAllocator(PageContext ctx, long directoryFirst, long directoryPages)
     {
         PageCount = ctx.PageCount;
         var ids = FreeMap.ReadDirectory(ctx, directoryFirst, directoryPages);
-        BitmapIds = ids.ToList();
+        _bitmapIds = ids.ToList();
         // Opening makes the opened meta durable (see KvDatabase.Open), so everything it marks free is free under R1 and R2.
         FreeMap.ReadFree(ctx, ids, Pool.AddRun);
         // The map must not call its own pages free, or the first allocation would overwrite it.
         foreach (long id in ids)
-            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map bitmap page is marked free");
+            if (Pool.Contains(id)) Corrupt.Throw(id, "a free-map bitmap page is marked free");
         for (long id = directoryFirst; id < directoryFirst + directoryPages; id++)
-            if (Pool.Contains(id)) throw new CorruptDatabaseException(id, "a free-map directory page is marked free");
+            if (Pool.Contains(id)) Corrupt.Throw(id, "a free-map directory page is marked free");
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
+using MmapKv.FreeSpace;
 using MmapKv.Storage;
-using MmapKv.Transactions;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.Transactions;
 
 /// <summary>
 /// The one place that decides how the file grows, and what is tried before a write transaction is told the
@@ -22,7 +22,7 @@ namespace MmapKv.Allocation;
 /// durable), so without a reserve a full disk would also refuse the deletes that would make room.</item>
 /// </list>
 /// </remarks>
-internal sealed class FileGrowth
+internal sealed class FileGrowth : IFileExtender
 {
     /// <summary>
     /// Pages kept for delete-only transactions. A delete of k keys spread over the tree shadows at most k leaves,
@@ -53,13 +53,7 @@ internal sealed class FileGrowth
     /// <summary>Allocated file space past the high-water mark kept for delete-only transactions (also kept at close).</summary>
     public long ReserveBytes { get; }
 
-    /// <summary>
-    /// Makes the file cover <paramref name="pageCount"/> pages. Returns false instead when it could not, but moved
-    /// reclaimed pages into the pool: the caller takes from the pool and asks again if that was not enough.
-    /// </summary>
-    /// <param name="pageCount">The high-water mark the transaction needs.</param>
-    /// <param name="deleteOnly">The transaction has not inserted or overwritten anything, so it may use the reserve.</param>
-    /// <exception cref="DatabaseFullException">No growth, reclaim or reserve can give the space.</exception>
+    /// <inheritdoc/>
     public bool Ensure(long pageCount, bool deleteOnly)
     {
         long needed = pageCount * _pageSize;

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Pages;
 
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// The free-space map (docs/format.md §7): bitmap pages with one bit per page (1 = free), and a directory run
@@ -57,20 +57,20 @@ internal static unsafe class FreeMap
         if (first == 0) return Array.Empty<long>();
         byte* p = ctx.Page(first);
         if (PageHeader.Kind(p) != PageKind.FreeMapDirectory || PageHeader.RunPages(p) != runPages || PageHeader.PageId(p) != first)
-            throw new CorruptDatabaseException(first, $"expected the free-map directory ({runPages} pages), found kind {PageHeader.Kind(p)} with {PageHeader.RunPages(p)} pages");
+            Corrupt.Throw(first, $"expected the free-map directory ({runPages} pages), found kind {PageHeader.Kind(p)} with {PageHeader.RunPages(p)} pages");
         // The writer trusts the map to say which pages it may overwrite, so it is always verified.
         if (PageHeader.Checksum(p) != Checksum.OfPage(p, runPages * ctx.PageSize))
-            throw new CorruptDatabaseException(first, "free-map directory checksum mismatch");
+            Corrupt.Throw(first, "free-map directory checksum mismatch");
         long count = Unsafe.ReadUnaligned<long>(p + PageHeader.Size);
         long expected = BitmapsFor(ctx.PageSize, ctx.PageCount);
         if (count != expected || DirectoryPagesFor(ctx.PageSize, count) > runPages || PageHeader.Upper(p) != CountSize + count * IdSize)
-            throw new CorruptDatabaseException(first, $"free-map directory lists {count} bitmaps; {expected} cover the file");
+            Corrupt.Throw(first, $"free-map directory lists {count} bitmaps; {expected} cover the file");
         var ids = new long[count];
         for (long i = 0; i < count; i++)
         {
             long id = Unsafe.ReadUnaligned<long>(p + PageHeader.Size + CountSize + i * IdSize);
             if (id < MetaPage.Count || id >= ctx.PageCount)
-                throw new CorruptDatabaseException(first, $"free-map bitmap {i} is page {id}, outside the file");
+                Corrupt.Throw(first, $"free-map bitmap {i} is page {id}, outside the file");
             ids[i] = id;
         }
         return ids;
@@ -89,9 +89,9 @@ internal static unsafe class FreeMap
             long id = bitmaps[i];
             byte* p = ctx.Page(id);
             if (PageHeader.Kind(p) != PageKind.FreeMapBitmap || PageHeader.PageId(p) != id)
-                throw new CorruptDatabaseException(id, $"expected free-map bitmap {i}, found kind {PageHeader.Kind(p)}");
+                Corrupt.Throw(id, $"expected free-map bitmap {i}, found kind {PageHeader.Kind(p)}");
             if (PageHeader.Checksum(p) != Checksum.OfPage(p, ctx.PageSize))
-                throw new CorruptDatabaseException(id, "free-map bitmap checksum mismatch");
+                Corrupt.Throw(id, "free-map bitmap checksum mismatch");
             ulong* words = (ulong*)(p + PageHeader.Size);
             long words64 = (ctx.PageSize - PageHeader.Size) / 8;
             for (long w = 0; w < words64; w++)
@@ -103,7 +103,7 @@ internal static unsafe class FreeMap
                     if ((bits & (1UL << b)) == 0) continue;
                     long page = i * bitsPer + w * 64 + b;
                     if (page < MetaPage.Count || page >= ctx.PageCount)
-                        throw new CorruptDatabaseException(id, $"free-map bit set for page {page}, which cannot be free");
+                        Corrupt.Throw(id, $"free-map bit set for page {page}, which cannot be free");
                     if (runLength > 0 && page == runStart + runLength) { runLength++; continue; }
                     if (runLength > 0) onRun(runStart, runLength);
                     runStart = page;

@@ -1,4 +1,4 @@
-namespace MmapKv.Allocation;
+namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// A set of free page ids kept in order, so single pages come from the low end of the file (keeping it dense) and

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
 using static MmapKv.Storage.Libc.Constants;
 
 namespace MmapKv.Storage;
@@ -7,6 +8,7 @@ namespace MmapKv.Storage;
 /// What kind of file a descriptor or path is. A database must be a regular file: a directory, device, FIFO or
 /// socket would fail later with a misleading error (an address-space reservation, an fallocate errno), or hang.
 /// </summary>
+[UnsupportedOSPlatform("windows")]
 internal static unsafe class FileType
 {
     /// <summary>Set once statx turned out not to be exported (glibc before 2.28, older musl) or not allowed (ENOSYS).</summary>

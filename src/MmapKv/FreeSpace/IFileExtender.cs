@@ -1,0 +1,19 @@
+namespace MmapKv.FreeSpace;
+
+/// <summary>
+/// What <see cref="TransactionPages"/> asks when the pool has no page for it: make the file cover more pages.
+/// The growth policy (step sizes, reclaiming the quarantine, the delete reserve) orchestrates the commit pipeline
+/// and the allocator, so it lives above free space (Transactions.FileGrowth) and is reached only through this.
+/// </summary>
+internal interface IFileExtender
+{
+    /// <summary>
+    /// Makes the file cover <paramref name="pageCount"/> pages and returns true; or returns false, having moved
+    /// reclaimed pages into the allocator's pool instead, so the caller takes from the pool and asks again if that
+    /// was not enough.
+    /// </summary>
+    /// <param name="pageCount">The high-water mark the transaction needs.</param>
+    /// <param name="deleteOnly">The transaction has not inserted or overwritten anything, so it may use the delete reserve.</param>
+    /// <exception cref="DatabaseFullException">No growth, reclaim or reserve can give the space.</exception>
+    bool Ensure(long pageCount, bool deleteOnly);
+}
