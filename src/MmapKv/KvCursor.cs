@@ -140,7 +140,7 @@ public sealed class KvCursor : IDisposable
         if (_hasSaved)
         {
             var key = _path.Leaf(_tx.Context, out int i).KeyAt(i);
-            if (key.Length > _savedKey!.Length) throw new CorruptDatabaseException(_path.Leaf(_tx.Context, out _).Id, $"a key of {key.Length} bytes exceeds the key size limit");
+            if (key.Length > _savedKey!.Length) Corrupt.Throw(_path.Leaf(_tx.Context, out _).Id, $"a key of {key.Length} bytes exceeds the key size limit");
             key.CopyTo(_savedKey);
             _savedKeyLength = key.Length;
         }

@@ -123,7 +123,7 @@ public sealed partial class KvDatabase
         var report = target.Check();
         ReadOnlySpan<byte> CheckedKey(ReadOnlySpan<byte> key) =>
             key.Length is > 0 && key.Length <= MaxKeySize ? key
-            : throw new CorruptDatabaseException($"the source holds a key of {key.Length} bytes, outside 1..{MaxKeySize}");
-        if (!report.IsValid) throw new CorruptDatabaseException("The compacted copy failed its integrity check: " + report);
+            : throw Corrupt.Create($"the source holds a key of {key.Length} bytes, outside 1..{MaxKeySize}");
+        if (!report.IsValid) Corrupt.Throw("The compacted copy failed its integrity check: " + report);
     }
 }

@@ -266,7 +266,7 @@ public sealed partial class KvDatabase : IDisposable
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
             Storage.VerifyLength();
             if (Current.TxnId == long.MaxValue) // the next id would not fit the format (M1); only a damaged file gets here
-                throw new CorruptDatabaseException("the transaction id is at its maximum; the file's meta record is damaged");
+                Corrupt.Throw("the transaction id is at its maximum; the file's meta record is damaged");
             ReclaimAbandonedReaders();
             // Reuse rules R1, R2 and R2b (PageAllocator).
             _allocator!.Release(_readers.OldestSnapshot(), Pipeline.DurableTxn, Pipeline.FlushedTxn);

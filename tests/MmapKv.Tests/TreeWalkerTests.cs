@@ -13,7 +13,7 @@ public sealed unsafe class TreeWalkerTests
     {
         public readonly List<long> Nodes = new();
         public readonly List<(long Page, long From)> Repeats = new();
-        public void Node(Node node, int level) => Nodes.Add(node.Id);
+        public void Node(Node node, int level, KeyBounds bounds) => Nodes.Add(node.Id);
         public void OverflowRun(long first, long runPages, long leaf) => Nodes.Add(first);
         public void Repeated(long pageId, long fromPageId, string reason) => Repeats.Add((pageId, fromPageId));
     }

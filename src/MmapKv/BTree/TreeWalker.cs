@@ -16,7 +16,8 @@ internal interface ITreeVisitor
     /// </summary>
     /// <param name="node">The page.</param>
     /// <param name="level">0 for the root; <c>Depth - 1</c> for a leaf.</param>
-    void Node(Node node, int level);
+    /// <param name="bounds">The key range the page's keys must lie in, from the separators above it (T3).</param>
+    void Node(Node node, int level, KeyBounds bounds);
 
     /// <summary>
     /// An overflow run reached for the first time. Its header already matches the reference
@@ -33,6 +34,35 @@ internal interface ITreeVisitor
     /// descended and will not: it goes on with the next entry of <paramref name="fromPageId"/> unless this throws.
     /// </summary>
     void Repeated(long pageId, long fromPageId, string reason);
+}
+
+/// <summary>
+/// The key range a node's keys must lie in (docs/format.md §4.4, T3): at least the separator that leads to it
+/// (when it has one on the left), and below the next one (when it has one on the right). Spans into the map.
+/// </summary>
+internal readonly ref struct KeyBounds
+{
+    public readonly ReadOnlySpan<byte> Lower;
+    public readonly ReadOnlySpan<byte> Upper;
+    public readonly bool HasLower;
+    public readonly bool HasUpper;
+
+    public KeyBounds(ReadOnlySpan<byte> lower, bool hasLower, ReadOnlySpan<byte> upper, bool hasUpper)
+    {
+        Lower = lower;
+        HasLower = hasLower;
+        Upper = upper;
+        HasUpper = hasUpper;
+    }
+
+    /// <summary>The range of child <paramref name="i"/> of <paramref name="branch"/>, whose own range this is.</summary>
+    public KeyBounds Child(Node branch, int i)
+    {
+        bool last = i == branch.Count - 1;
+        // Entry 0's key is minus infinity: child 0 inherits the branch's lower bound.
+        return new KeyBounds(i == 0 ? Lower : branch.KeyAt(i), i == 0 ? HasLower : true,
+            last ? Upper : branch.KeyAt(i + 1), last ? HasUpper : true);
+    }
 }
 
 /// <summary>
@@ -61,26 +91,34 @@ internal sealed class TreeWalker
     public TreeWalker(PageContext ctx) => _ctx = ctx;
 
     /// <summary>Visits every page of <paramref name="tree"/> not reached before by this walker.</summary>
-    public void Walk(in TreeDescriptor tree, ITreeVisitor visitor)
+    /// <param name="tree">The tree.</param>
+    /// <param name="visitor">What each visit does.</param>
+    /// <param name="readLeaves">False: visit the branch pages only (leaves are neither read nor remembered; a
+    /// visitor that needs their ids reads them from their parents). A cheap walk: about one page in a hundred.</param>
+    public void Walk(in TreeDescriptor tree, ITreeVisitor visitor, bool readLeaves = true)
     {
-        if (tree.IsEmpty) return;
+        if (tree.IsEmpty || (!readLeaves && tree.Depth == 1)) return;
         if (!_reached.Add(tree.Root)) { visitor.Repeated(tree.Root, 0, "the tree's root is reached twice"); return; }
-        Visit(tree.Root, 0, tree.Depth, visitor);
+        Visit(tree.Root, 0, readLeaves ? tree.Depth : tree.Depth - 1, tree.Depth, visitor, default);
     }
 
-    /// <summary>Visits page <paramref name="id"/>, already marked reached, and everything below it.</summary>
-    private void Visit(long id, int level, int depth, ITreeVisitor visitor)
+    /// <summary>
+    /// Visits page <paramref name="id"/>, already marked reached, and everything below it down to level
+    /// <paramref name="levels"/> - 1 (the leaves when <paramref name="levels"/> is the tree's depth).
+    /// </summary>
+    private void Visit(long id, int level, int levels, int depth, ITreeVisitor visitor, KeyBounds bounds)
     {
         bool leaf = level == depth - 1;
         Node node = _ctx.Node(id, leaf ? PageKind.Leaf : PageKind.Branch);
-        visitor.Node(node, level);
+        visitor.Node(node, level, bounds);
         int count = node.Count;
         for (int i = 0; i < count; i++)
         {
             if (!leaf)
             {
+                if (level + 1 == levels) break; // branches only: the children are leaves, which are not read
                 long child = node.ChildAt(i);
-                if (_reached.Add(child)) Visit(child, level + 1, depth, visitor);
+                if (_reached.Add(child)) Visit(child, level + 1, levels, depth, visitor, bounds.Child(node, i));
                 else visitor.Repeated(child, id, "page is referenced twice in one tree");
                 continue;
             }

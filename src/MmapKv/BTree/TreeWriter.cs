@@ -431,7 +431,7 @@ internal sealed unsafe class TreeWriter
     /// <summary>Frees what the walk reaches; a page reached twice is damage, and aborts the transaction.</summary>
     private sealed class Freeing(IWritablePages pages) : ITreeVisitor
     {
-        public void Node(Node node, int level) => pages.FreePage(node.Id);
+        public void Node(Node node, int level, KeyBounds bounds) => pages.FreePage(node.Id);
 
         public void OverflowRun(long first, long runPages, long leaf) => pages.FreeRun(first, runPages);
 

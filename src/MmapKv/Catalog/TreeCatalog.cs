@@ -49,21 +49,17 @@ internal readonly struct TreeCatalog
     private TreeDescriptor ReadDescriptor(ReadOnlySpan<byte> value, long leaf, string name)
     {
         if (value.Length != TreeDescriptor.Size)
-            Damaged(leaf, $"catalog entry for tree '{name}' is {value.Length} bytes, expected {TreeDescriptor.Size}");
+            Corrupt.Throw(leaf, $"catalog entry for tree '{name}' is {value.Length} bytes, expected {TreeDescriptor.Size}");
         var desc = TreeDescriptor.Read(value);
-        if (desc.Validate(_ctx.PageCount) is { } problem) Damaged(leaf, $"catalog entry for tree '{name}': {problem}");
+        if (desc.Validate(_ctx.PageCount) is { } problem) Corrupt.Throw(leaf, $"catalog entry for tree '{name}': {problem}");
         return desc;
     }
 
     private string DecodeName(ReadOnlySpan<byte> key, long leaf)
     {
         try { return TreeName.Decode(key, _maxKeySize); }
-        catch (CorruptDatabaseException e) { Damaged(leaf, e.Message); throw; }
+        catch (CorruptDatabaseException e) { throw Corrupt.Create(leaf, e.Message); }
     }
-
-    // The one throw site of this type; the lead folds it into the Errors/ throw helpers after the merge.
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Damaged(long page, string message) => throw new CorruptDatabaseException(page, message);
 
     /// <summary>The entries in byte order of their stored names, each validated as it is reached.</summary>
     public Enumerator GetEnumerator() => new(this);

@@ -50,15 +50,16 @@ internal sealed unsafe class DatabaseChecker
     }
 
     private bool _walkFailed;
+    private TreeWalker? _walker; // one for every tree, so a page shared between trees is reported too
 
     private void CheckTree(string name, in TreeDescriptor desc, bool countsEntries = true)
     {
         if (desc.Validate(_ctx.PageCount) is { } problem) { _report.Add($"{name}: {problem}"); return; }
-        if (desc.Root == 0) return;
-        var counts = new TreeDescriptor();
+        if (desc.IsEmpty) return;
+        var tree = new TreeCheck(this, name);
         try
         {
-            Walk(name, desc.Root, 1, desc.Depth, default, false, default, false, ref counts);
+            (_walker ??= new TreeWalker(_ctx)).Walk(desc, tree);
         }
         catch (CorruptDatabaseException e)
         {
@@ -66,6 +67,7 @@ internal sealed unsafe class DatabaseChecker
             _walkFailed = true;
             return;
         }
+        var counts = tree.Counts;
         if (counts.Entries != desc.Entries) _report.Add($"{name}: descriptor says {desc.Entries} entries, found {counts.Entries}");
         if (counts.BranchPages != desc.BranchPages) _report.Add($"{name}: descriptor says {desc.BranchPages} branch pages, found {counts.BranchPages}");
         if (counts.LeafPages != desc.LeafPages) _report.Add($"{name}: descriptor says {desc.LeafPages} leaf pages, found {counts.LeafPages}");
@@ -73,57 +75,55 @@ internal sealed unsafe class DatabaseChecker
         if (countsEntries) _report.Entries += counts.Entries; // the catalog's entries are tree names, not data
     }
 
-    /// <summary>Checks a subtree whose keys must lie in [lower, upper).</summary>
-    private void Walk(string tree, long id, int level, int depth, ReadOnlySpan<byte> lower, bool hasLower,
-        ReadOnlySpan<byte> upper, bool hasUpper, ref TreeDescriptor counts)
+    /// <summary>
+    /// The checks of one tree, run on each page the walker reaches: ownership, header and checksum, counts, and
+    /// key order within the page and against the separators above it (T2, T3). It reports and carries on; what
+    /// the walker cannot read (a page out of range, of the wrong kind, with a bad header) ends this tree's walk.
+    /// </summary>
+    private sealed class TreeCheck(DatabaseChecker c, string tree) : ITreeVisitor
     {
-        bool leaf = level == depth;
-        if (!Claim(id, 1, 1, $"{tree}: page {id}")) return;
-        var node = _ctx.Node(id, leaf ? PageKind.Leaf : PageKind.Branch); // throws on bad kind, count or heap start
-        VerifyHeader(tree, id, node.P, 1);
-        if (leaf) counts.LeafPages++; else counts.BranchPages++;
-        int count = node.Count;
-        ReadOnlySpan<byte> prev = default;
-        for (int i = 0; i < count; i++)
+        public TreeDescriptor Counts;
+
+        public void Node(Node node, int level, KeyBounds bounds)
         {
-            var key = node.KeyAt(i);
-            if (node.HintAt(i) != NodeLayout.Hint(key)) _report.Add($"{tree}: page {id} slot {i}: hint does not match the key");
-            bool isMinusInfinity = !leaf && i == 0;
-            if (isMinusInfinity)
+            long id = node.Id;
+            bool leaf = node.IsLeaf;
+            c.Claim(id, 1, 1, $"{tree}: page {id}");
+            c.VerifyHeader(tree, id, node.P, 1);
+            if (leaf) Counts.LeafPages++; else Counts.BranchPages++;
+            int count = node.Count;
+            ReadOnlySpan<byte> prev = default;
+            for (int i = 0; i < count; i++)
             {
-                if (key.Length != 0) _report.Add($"{tree}: page {id}: first branch entry has a non-empty key");
-            }
-            else
-            {
-                if (key.Length == 0 || key.Length > _maxKey) _report.Add($"{tree}: page {id} slot {i}: key length {key.Length} is out of range");
-                if (i > (leaf ? 0 : 1) && prev.SequenceCompareTo(key) >= 0) _report.Add($"{tree}: page {id} slot {i}: keys out of order");
-                if (hasLower && key.SequenceCompareTo(lower) < 0) _report.Add($"{tree}: page {id} slot {i}: key below its separator");
-                if (hasUpper && key.SequenceCompareTo(upper) >= 0) _report.Add($"{tree}: page {id} slot {i}: key not below the next separator");
-                prev = key;
-            }
-            if (leaf)
-            {
-                counts.Entries++;
-                long first = node.OverflowPageAt(i, out uint length);
-                if (first != 0)
+                var key = node.KeyAt(i);
+                if (node.HintAt(i) != NodeLayout.Hint(key)) c._report.Add($"{tree}: page {id} slot {i}: hint does not match the key");
+                if (!leaf && i == 0)
                 {
-                    long pages = NodeLayout.OverflowRunPages(_ctx.PageSize, length);
-                    if (!Claim(first, pages, 1, $"{tree}: overflow run {first}+{pages} of page {id} slot {i}")) continue;
-                    _ctx.OverflowValue(first, length); // header matches the reference
-                    VerifyHeader(tree, first, _ctx.Page(first), pages);
-                    counts.OverflowPages += pages;
+                    if (key.Length != 0) c._report.Add($"{tree}: page {id}: first branch entry has a non-empty key");
                 }
-                else _ = node.ValueAt(i, _ctx); // inline value lies inside the page
-            }
-            else
-            {
-                bool last = i == count - 1;
-                var childUpper = last ? upper : node.KeyAt(i + 1);
-                Walk(tree, node.ChildAt(i), level + 1, depth,
-                    isMinusInfinity ? lower : key, isMinusInfinity ? hasLower : true,
-                    childUpper, last ? hasUpper : true, ref counts);
+                else
+                {
+                    if (key.Length == 0 || key.Length > c._maxKey) c._report.Add($"{tree}: page {id} slot {i}: key length {key.Length} is out of range");
+                    if (i > (leaf ? 0 : 1) && prev.SequenceCompareTo(key) >= 0) c._report.Add($"{tree}: page {id} slot {i}: keys out of order");
+                    if (bounds.HasLower && key.SequenceCompareTo(bounds.Lower) < 0) c._report.Add($"{tree}: page {id} slot {i}: key below its separator");
+                    if (bounds.HasUpper && key.SequenceCompareTo(bounds.Upper) >= 0) c._report.Add($"{tree}: page {id} slot {i}: key not below the next separator");
+                    prev = key;
+                }
+                if (!leaf) continue;
+                Counts.Entries++;
+                if (node.OverflowPageAt(i, out _) == 0) _ = node.ValueAt(i, c._ctx); // an inline value lies inside the page
             }
         }
+
+        public void OverflowRun(long first, long runPages, long leaf)
+        {
+            if (!c.Claim(first, runPages, 1, $"{tree}: overflow run {first}+{runPages} of page {leaf}")) return;
+            c.VerifyHeader(tree, first, c._ctx.Page(first), runPages);
+            Counts.OverflowPages += runPages;
+        }
+
+        public void Repeated(long pageId, long fromPageId, string reason) =>
+            c._report.Add(fromPageId == 0 ? $"{tree}: page {pageId}: {reason}" : $"{tree}: page {pageId} (from page {fromPageId}): {reason}");
     }
 
     private void VerifyHeader(string tree, long id, byte* p, long pages)

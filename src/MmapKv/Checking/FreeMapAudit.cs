@@ -18,33 +18,37 @@ internal static class FreeMapAudit
     public static void CheckNodesNotFree(PageContext ctx, in MetaRecord meta, int maxKeySize, FreePageSet pool)
     {
         if (pool.Count == 0) return;
-        var seen = new HashSet<long>();
-        Check(ctx, meta.Main, pool, seen);
-        Check(ctx, meta.Catalog, pool, seen);
-        foreach (var entry in new TreeCatalog(ctx, meta.Catalog, maxKeySize)) Check(ctx, entry.Descriptor, pool, seen);
+        // One walker for every tree, branches only: a node's id is in its parent, so the leaves need not be read.
+        var walker = new TreeWalker(ctx);
+        var visitor = new NotFree(pool);
+        Check(walker, visitor, meta.Main, pool);
+        Check(walker, visitor, meta.Catalog, pool);
+        foreach (var entry in new TreeCatalog(ctx, meta.Catalog, maxKeySize)) Check(walker, visitor, entry.Descriptor, pool);
     }
 
-    private static void Check(PageContext ctx, in TreeDescriptor tree, FreePageSet pool, HashSet<long> seen)
+    private static void Check(TreeWalker walker, NotFree visitor, in TreeDescriptor tree, FreePageSet pool)
     {
         if (tree.IsEmpty) return;
         if (pool.Contains(tree.Root)) Corrupt.Throw(tree.Root, "a tree root is marked free");
-        var level = new List<long> { tree.Root };
-        for (int depth = 1; depth < tree.Depth; depth++)
+        walker.Walk(tree, visitor, readLeaves: false);
+    }
+
+    private sealed class NotFree(FreePageSet pool) : ITreeVisitor
+    {
+        public void Node(Node node, int level, KeyBounds bounds)
         {
-            var next = new List<long>();
-            foreach (long id in level)
+            int count = node.Count;
+            for (int i = 0; i < count; i++)
             {
-                if (!seen.Add(id)) continue; // shared subtrees are damage the readers report; walk each once
-                var node = ctx.Node(id, PageKind.Branch);
-                int count = node.Count;
-                for (int i = 0; i < count; i++)
-                {
-                    long child = node.ChildAt(i);
-                    if (pool.Contains(child)) Corrupt.Throw(child, $"page is marked free but is a child of page {id}");
-                    if (depth + 1 < tree.Depth) next.Add(child);
-                }
+                long child = node.ChildAt(i);
+                if (pool.Contains(child)) Corrupt.Throw(child, $"page is marked free but is a child of page {node.Id}");
             }
-            level = next;
         }
+
+        public void OverflowRun(long first, long runPages, long leaf) { } // leaves are not read here
+
+        // A shared subtree is damage that the readers and the checker report where it matters; this audit only
+        // needs every node id once, which the walker's repeat rule already gives.
+        public void Repeated(long pageId, long fromPageId, string reason) { }
     }
 }
