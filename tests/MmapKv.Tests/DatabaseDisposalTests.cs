@@ -8,19 +8,31 @@ namespace MmapKv.Tests;
 /// </summary>
 public class DatabaseDisposalTests
 {
-    [Fact]
-    public async Task Database_AfterDispose_ThrowsObjectDisposed()
+    /// <summary>Each member of a disposed database, by name.</summary>
+    private static readonly Dictionary<string, Func<KvDatabase, Task>> DatabaseMembers = new()
+    {
+        ["BeginRead"] = db => { db.BeginRead(); return Task.CompletedTask; },
+        ["BeginWrite"] = db => { db.BeginWrite(); return Task.CompletedTask; },
+        ["BeginWriteAsync"] = async db => await db.BeginWriteAsync(),
+        ["Check"] = db => { db.Check(); return Task.CompletedTask; },
+        ["GetStats"] = db => { db.GetStats(); return Task.CompletedTask; },
+        ["Flush"] = db => { db.Flush(); return Task.CompletedTask; },
+    };
+
+    [Theory]
+    [InlineData("BeginRead")]
+    [InlineData("BeginWrite")]
+    [InlineData("BeginWriteAsync")]
+    [InlineData("Check")]
+    [InlineData("GetStats")]
+    [InlineData("Flush")]
+    public async Task Database_AfterDispose_ThrowsObjectDisposed(string member)
     {
         using var dir = new TempDir();
         var db = KvDatabase.Open(dir.File());
         db.Dispose();
         db.Dispose(); // idempotent
-        Assert.Throws<ObjectDisposedException>(() => db.BeginRead());
-        Assert.Throws<ObjectDisposedException>(() => db.BeginWrite());
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await db.BeginWriteAsync());
-        Assert.Throws<ObjectDisposedException>(() => db.Check());
-        Assert.Throws<ObjectDisposedException>(() => db.GetStats());
-        Assert.Throws<ObjectDisposedException>(() => db.Flush());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => DatabaseMembers[member](db));
         // The file is closed and unlocked.
         using var again = KvDatabase.Open(dir.File());
     }

@@ -24,14 +24,23 @@ public class OpenOptionsTests
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
-    [Fact]
-    public void Open_OtherInvalidOptions_ThrowArgumentOutOfRange()
+    /// <summary>Each invalid option other than the page size, by name.</summary>
+    private static readonly Dictionary<string, KvOptions> OtherInvalidOptions = new()
+    {
+        ["MaxSize = 4096"] = new KvOptions { MaxSize = 4096 },
+        ["MaxReaders = 0"] = new KvOptions { MaxReaders = 0 },
+        ["Durability = 7"] = new KvOptions { Durability = (Durability)7 },
+        ["CreateMode = 0x200"] = new KvOptions { CreateMode = 0x200 },
+    };
+
+    public static TheoryData<string> OtherInvalidOptionNames => new(OtherInvalidOptions.Keys);
+
+    [Theory]
+    [MemberData(nameof(OtherInvalidOptionNames))]
+    public void Open_OtherInvalidOptions_ThrowArgumentOutOfRange(string option)
     {
         using var dir = new TempDir();
-        Assert.Throws<ArgumentOutOfRangeException>(() => KvDatabase.Open(dir.File(), new KvOptions { MaxSize = 4096 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => KvDatabase.Open(dir.File(), new KvOptions { MaxReaders = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => KvDatabase.Open(dir.File(), new KvOptions { Durability = (Durability)7 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => KvDatabase.Open(dir.File(), new KvOptions { CreateMode = 0x200 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KvDatabase.Open(dir.File(), OtherInvalidOptions[option]));
         Assert.False(File.Exists(dir.File()));
     }
 

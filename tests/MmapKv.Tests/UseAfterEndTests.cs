@@ -8,22 +8,41 @@ namespace MmapKv.Tests;
 /// </summary>
 public class UseAfterEndTests
 {
-    [Fact]
-    public void WriteTransaction_AfterCommit_ThrowsObjectDisposed()
+    /// <summary>Each member of an ended write transaction, by name.</summary>
+    private static readonly Dictionary<string, Action<WriteTransaction>> WriteTransactionMembers = new()
+    {
+        ["Put"] = tx => tx.Put("a"u8, "b"u8),
+        ["Delete"] = tx => tx.Delete("k"u8),
+        ["TryGet"] = tx => tx.TryGet("k"u8, out _),
+        ["OpenCursor"] = tx => tx.OpenCursor(),
+        ["OpenTree"] = tx => tx.OpenTree("t"),
+        ["TryOpenTree"] = tx => tx.TryOpenTree("t", out _),
+        ["GetTreeNames"] = tx => tx.GetTreeNames(),
+        ["DeleteTree"] = tx => tx.DeleteTree("t"),
+        ["Commit"] = tx => tx.Commit(),
+        ["Commit(Deferred)"] = tx => tx.Commit(Durability.Deferred),
+    };
+
+    public static TheoryData<string> WriteTransactionMemberNames => new(WriteTransactionMembers.Keys);
+
+    [Theory]
+    [MemberData(nameof(WriteTransactionMemberNames))]
+    public void WriteTransaction_AfterCommit_ThrowsObjectDisposed(string member)
     {
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File());
         var tx = db.BeginWrite();
         tx.Put("k"u8, "v"u8);
         tx.Commit();
-        AssertWriteTransactionEnded(tx);
+        Assert.Throws<ObjectDisposedException>(() => WriteTransactionMembers[member](tx));
         tx.Dispose(); // still harmless
         using var read = db.BeginRead();
         Assert.True(read.TryGet("k"u8, out _));
     }
 
-    [Fact]
-    public void WriteTransaction_AfterDispose_ThrowsObjectDisposedAndDiscardsWrites()
+    [Theory]
+    [MemberData(nameof(WriteTransactionMemberNames))]
+    public void WriteTransaction_AfterDispose_ThrowsObjectDisposedAndDiscardsWrites(string member)
     {
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File());
@@ -31,38 +50,33 @@ public class UseAfterEndTests
         tx.Put("k"u8, "v"u8);
         tx.Dispose();
         tx.Dispose();
-        AssertWriteTransactionEnded(tx);
+        Assert.Throws<ObjectDisposedException>(() => WriteTransactionMembers[member](tx));
         using var read = db.BeginRead();
         Assert.False(read.TryGet("k"u8, out _));
     }
 
-    private static void AssertWriteTransactionEnded(WriteTransaction tx)
+    /// <summary>Each member of a disposed read transaction, by name.</summary>
+    private static readonly Dictionary<string, Action<ReadTransaction>> ReadTransactionMembers = new()
     {
-        Assert.Throws<ObjectDisposedException>(() => tx.Put("a"u8, "b"u8));
-        Assert.Throws<ObjectDisposedException>(() => tx.Delete("k"u8));
-        Assert.Throws<ObjectDisposedException>(() => tx.TryGet("k"u8, out _));
-        Assert.Throws<ObjectDisposedException>(() => tx.OpenCursor());
-        Assert.Throws<ObjectDisposedException>(() => tx.OpenTree("t"));
-        Assert.Throws<ObjectDisposedException>(() => tx.TryOpenTree("t", out _));
-        Assert.Throws<ObjectDisposedException>(() => tx.GetTreeNames());
-        Assert.Throws<ObjectDisposedException>(() => tx.DeleteTree("t"));
-        Assert.Throws<ObjectDisposedException>(() => tx.Commit());
-        Assert.Throws<ObjectDisposedException>(() => tx.Commit(Durability.Deferred));
-    }
+        ["TryGet"] = tx => tx.TryGet("k"u8, out _),
+        ["OpenCursor"] = tx => tx.OpenCursor(),
+        ["OpenTree"] = tx => tx.OpenTree("t"),
+        ["TryOpenTree"] = tx => tx.TryOpenTree("t", out _),
+        ["GetTreeNames"] = tx => tx.GetTreeNames(),
+    };
 
-    [Fact]
-    public void ReadTransaction_AfterDispose_ThrowsObjectDisposed()
+    public static TheoryData<string> ReadTransactionMemberNames => new(ReadTransactionMembers.Keys);
+
+    [Theory]
+    [MemberData(nameof(ReadTransactionMemberNames))]
+    public void ReadTransaction_AfterDispose_ThrowsObjectDisposed(string member)
     {
         using var dir = new TempDir();
         using var db = KvDatabase.Open(dir.File());
         var tx = db.BeginRead();
         tx.Dispose();
         tx.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => tx.TryGet("k"u8, out _));
-        Assert.Throws<ObjectDisposedException>(() => tx.OpenCursor());
-        Assert.Throws<ObjectDisposedException>(() => tx.OpenTree("t"));
-        Assert.Throws<ObjectDisposedException>(() => tx.TryOpenTree("t", out _));
-        Assert.Throws<ObjectDisposedException>(() => tx.GetTreeNames());
+        Assert.Throws<ObjectDisposedException>(() => ReadTransactionMembers[member](tx));
     }
 
     [Fact]
