@@ -35,17 +35,18 @@ public unsafe class KeyHintTests
     {
         // A small alphabet with the extremes makes shared prefixes, zero bytes and prefix keys common.
         var gen = Gen.Elements<byte>(0x00, 0x01, 0x02, 0x7F, 0x80, 0xFE, 0xFF).ArrayOf();
-        var arb = Arb.From(gen);
-        var property = Prop.ForAll(arb, arb, (a, b) =>
+        var pairs = Arb.From(from a in gen from b in gen select (a, b));
+        // Through PropertyRunner, so the seed is printed and MMAPKV_PROP_SEED replays a failure.
+        PropertyRunner.Run("Hint ordering", pairs, pair =>
         {
+            var (a, b) = pair;
             uint ha = NodeLayout.Hint(a), hb = NodeLayout.Hint(b);
             int cmp = a.AsSpan().SequenceCompareTo(b);
-            if (ha < hb && cmp >= 0) return false;
-            if (ha > hb && cmp <= 0) return false;
-            if (cmp == 0 && ha != hb) return false;
-            return true;
-        });
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(3000), property);
+            string keys = $"{Convert.ToHexString(a)} vs {Convert.ToHexString(b)}";
+            Assert.False(ha < hb && cmp >= 0, $"smaller hint, key not smaller: {keys}");
+            Assert.False(ha > hb && cmp <= 0, $"larger hint, key not larger: {keys}");
+            Assert.False(cmp == 0 && ha != hb, $"equal keys, different hints: {keys}");
+        }, iterations: 3000);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace MmapKv.Tests;
 /// </summary>
 public unsafe class NodeLayoutTests
 {
-    private static readonly int[] ValidPageSizes = { 4096, 8192, 16384, 32768, 65536 };
+    public static TheoryData<int> ValidPageSizes => new() { 4096, 8192, 16384, 32768, 65536 };
 
     [Fact]
     public void NodeLayout_SlotAndTailSizes_MatchTheFormat()
@@ -25,18 +25,16 @@ public unsafe class NodeLayoutTests
         Assert.Equal(0x7FFF_FFFFu, NodeLayout.LengthMask);
     }
 
-    [Fact]
-    public void NodeLayout_IsInline_SwitchesToOverflowExactlyPastMaxEntrySize()
+    [Theory]
+    [MemberData(nameof(ValidPageSizes))]
+    public void NodeLayout_IsInline_SwitchesToOverflowExactlyPastMaxEntrySize(int ps)
     {
-        foreach (int ps in ValidPageSizes)
-        {
-            int maxEntry = Limits.MaxEntrySize(ps);
-            int key = 10;
-            int largestInline = maxEntry - NodeLayout.SlotSize - key - NodeLayout.ValueInfoSize;
-            Assert.True(NodeLayout.IsInline(ps, key, largestInline));
-            Assert.False(NodeLayout.IsInline(ps, key, largestInline + 1));
-            Assert.Equal(key + NodeLayout.ValueInfoSize + 7, NodeLayout.InlineLeafEntrySize(key, 7));
-        }
+        int maxEntry = Limits.MaxEntrySize(ps);
+        int key = 10;
+        int largestInline = maxEntry - NodeLayout.SlotSize - key - NodeLayout.ValueInfoSize;
+        Assert.True(NodeLayout.IsInline(ps, key, largestInline));
+        Assert.False(NodeLayout.IsInline(ps, key, largestInline + 1));
+        Assert.Equal(key + NodeLayout.ValueInfoSize + 7, NodeLayout.InlineLeafEntrySize(key, 7));
     }
 
     [Fact]
