@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Xunit;
+using static MmapKv.Tests.TestData;
+
+namespace MmapKv.Tests;
+
+/// <summary>
+/// The file lock: a second open in this process or an open while another process holds the lock throws DatabaseLockedException.
+/// </summary>
+public class LockingTests
+{
+    [Fact]
+    public void Open_SameFileTwiceInOneProcess_ThrowsDatabaseLocked()
+    {
+        using var dir = new TempDir();
+        using (var db = KvDatabase.Open(dir.File()))
+        {
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true }));
+            Assert.Throws<IOException>(() => AssertNotLocked(dir.File())); // the helper detects the lock
+            // The refused opens did not disturb the first instance.
+            using var tx = db.BeginWrite();
+            tx.Put("k"u8, "v"u8);
+            tx.Commit();
+        }
+        using (var db = KvDatabase.Open(dir.File()))
+        using (var tx = db.BeginRead())
+            Assert.True(tx.TryGet("k"u8, out _));
+    }
+
+    [Fact]
+    public void Open_ReadOnlyTwiceInOneProcess_SharesTheLockButExcludesAWriter()
+    {
+        using var dir = new TempDir();
+        KvDatabase.Open(dir.File()).Dispose();
+        using var r1 = KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true });
+        using var r2 = KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true });
+        Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+    }
+
+    private const string FlockScript = """
+        import fcntl, os, sys
+        fd = os.open(sys.argv[1], os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("busy", flush=True)
+            sys.exit(3)
+        print("locked", flush=True)
+        sys.stdin.readline()
+        """;
+
+    private static Process StartFlockChild(string path)
+    {
+        var psi = new ProcessStartInfo("python3")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(FlockScript);
+        psi.ArgumentList.Add(path);
+        return Process.Start(psi) ?? throw new InvalidOperationException("could not start python3");
+    }
+
+    private static async Task<string?> ReadLineWithin(Process p, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        return await p.StandardOutput.ReadLineAsync(cts.Token);
+    }
+
+    private static void KillIfRunning(Process p)
+    {
+        try { if (!p.HasExited) p.Kill(); } catch (InvalidOperationException) { }
+    }
+
+    [Fact]
+    public async Task Open_LocksTheFileAgainstOtherProcesses()
+    {
+        using var dir = new TempDir();
+        using (var db = KvDatabase.Open(dir.File()))
+        {
+            using var child = StartFlockChild(dir.File());
+            try
+            {
+                Assert.Equal("busy", await ReadLineWithin(child, TimeSpan.FromSeconds(10)));
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await child.WaitForExitAsync(cts.Token);
+                Assert.Equal(3, child.ExitCode);
+            }
+            finally { KillIfRunning(child); }
+        }
+        // Closed: another process can lock the file.
+        using var after = StartFlockChild(dir.File());
+        try
+        {
+            Assert.Equal("locked", await ReadLineWithin(after, TimeSpan.FromSeconds(10)));
+            after.StandardInput.Close();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await after.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, after.ExitCode);
+        }
+        finally { KillIfRunning(after); }
+    }
+
+    [Fact]
+    public async Task Open_FileLockedByAnotherProcess_ThrowsDatabaseLocked()
+    {
+        using var dir = new TempDir();
+        using (var db = KvDatabase.Open(dir.File()))
+        using (var tx = db.BeginWrite())
+        {
+            tx.Put("k"u8, "v"u8);
+            tx.Commit();
+        }
+        using var child = StartFlockChild(dir.File());
+        try
+        {
+            Assert.Equal("locked", await ReadLineWithin(child, TimeSpan.FromSeconds(10)));
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true }));
+            child.StandardInput.Close(); // the child exits and its lock goes with it
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await child.WaitForExitAsync(cts.Token);
+            Assert.Equal(0, child.ExitCode);
+        }
+        finally { KillIfRunning(child); }
+
+        using var reopened = KvDatabase.Open(dir.File());
+        using var rtx = reopened.BeginRead();
+        Assert.True(rtx.TryGet("k"u8, out var v));
+        Assert.Equal("v", Bytes.Str(v));
+    }
+}
