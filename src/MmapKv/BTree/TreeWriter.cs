@@ -342,7 +342,7 @@ internal sealed unsafe class TreeWriter
                 level--;
                 continue;
             }
-            if (NodeWriter.UsedBytes(p, leaf) >= threshold) return;
+            if (NodeWriter.UsesAtLeast(p, leaf, threshold)) return;
 
             byte* parent = Page(_pathIds[level - 1]);
             int pIndex = _pathIdx[level - 1];
