@@ -126,7 +126,7 @@ public sealed class KvCursor : IDisposable
             _version = _tx.Version; // back exactly on the saved key
         }
         if (!_path.IsValid) ThrowNotPositioned();
-        return _path.Leaf(_tx.Context, out index);
+        return _path.Leaf(out index);
     }
 
     /// <summary>Seeks back to the saved key after a write. Idempotent: it leaves the cursor stale until a move.</summary>
@@ -139,8 +139,8 @@ public sealed class KvCursor : IDisposable
         _hasSaved = ok && _savedKey is not null;
         if (_hasSaved)
         {
-            var key = _path.Leaf(_tx.Context, out int i).KeyAt(i);
-            if (key.Length > _savedKey!.Length) Corrupt.Throw(_path.Leaf(_tx.Context, out _).Id, $"a key of {key.Length} bytes exceeds the key size limit");
+            var key = _path.Leaf(out int i).KeyAt(i);
+            if (key.Length > _savedKey!.Length) Corrupt.Throw(_path.Leaf(out _).Id, $"a key of {key.Length} bytes exceeds the key size limit");
             key.CopyTo(_savedKey);
             _savedKeyLength = key.Length;
         }

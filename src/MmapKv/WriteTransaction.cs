@@ -24,7 +24,7 @@ public sealed class WriteTransaction : KvTransaction
         : base(db, baseSnapshot.TxnId + 1, baseSnapshot.Meta)
     {
         _base = baseSnapshot;
-        _pages = new TransactionPages(db.ContextAt(allocator.PageCount), allocator, TxnId, db.Options.VerifyChecksums, db.Growth!);
+        _pages = TransactionPages.Begin(db.ContextAt(allocator.PageCount), allocator, TxnId, db.Options.VerifyChecksums, db.Growth!);
         _writer = db.Writer!.WriterFor(_pages);
     }
 

@@ -7,11 +7,18 @@ namespace MmapKv.BTree;
 /// A root-to-leaf position in a tree: the page and entry index at every level. Moves reuse the two arrays, so
 /// positioning and stepping allocate nothing. Each step down checks the child's kind against its level (T1).
 /// </summary>
+/// <remarks>
+/// The leaf is validated once, when the path reaches it, and its view is kept until the path moves to another leaf:
+/// a step inside the leaf and the reads of its key and value then check only the slot they touch. A committed page
+/// never changes, and a page of a write transaction changes only through a write, after which the cursor finds its
+/// place again by a seek (KvCursor's version check), which revalidates.
+/// </remarks>
 internal sealed class CursorPath
 {
     private readonly long[] _ids = new long[Limits.MaxTreeDepth];
     private readonly int[] _idx = new int[Limits.MaxTreeDepth];
     private int _depth;
+    private Node _leaf; // the validated view of _ids[_depth - 1], while IsValid
 
     /// <summary>Whether the path points at an entry.</summary>
     public bool IsValid { get; private set; }
@@ -21,6 +28,13 @@ internal sealed class CursorPath
     private static PageKind KindAt(int level, int depth) => level == depth - 1 ? PageKind.Leaf : PageKind.Branch;
 
     /// <summary>The current leaf and entry index. Only when <see cref="IsValid"/>.</summary>
+    public Node Leaf(out int index)
+    {
+        index = _idx[_depth - 1];
+        return _leaf;
+    }
+
+    /// <summary>As <see cref="Leaf(out int)"/>, with the leaf's header checked again through <paramref name="ctx"/>.</summary>
     public Node Leaf(PageContext ctx, out int index)
     {
         index = _idx[_depth - 1];
@@ -37,6 +51,7 @@ internal sealed class CursorPath
             _ids[level] = id;
             _idx[level] = i;
             if (level < _depth - 1) id = n.ChildAt(i);
+            else _leaf = n;
         }
         IsValid = true;
     }
@@ -61,7 +76,7 @@ internal sealed class CursorPath
         exact = false;
         if (tree.IsEmpty) return false;
         _depth = tree.Depth;
-        Node leaf = TreeDescent.ToKey(ctx, tree, key, _ids, _idx, out exact);
+        Node leaf = _leaf = TreeDescent.ToKey(ctx, tree, key, _ids, _idx, out exact);
         int at = _idx[_depth - 1];
         IsValid = true;
         if (at < leaf.Count) return true;
@@ -79,13 +94,13 @@ internal sealed class CursorPath
         if (!IsValid) return false;
         int leaf = _depth - 1;
         int i = _idx[leaf] + dir;
-        if (i >= 0 && i < ctx.Node(_ids[leaf], PageKind.Leaf).Count)
+        if (i >= 0 && i < _leaf.Count)
         {
             _idx[leaf] = i;
             return true;
         }
         // Climb to the nearest ancestor with a sibling in that direction, then descend its near edge.
-        var edge = ctx.Node(_ids[leaf], PageKind.Leaf).KeyAt(_idx[leaf]); // stays valid: committed pages don't change
+        var edge = _leaf.KeyAt(_idx[leaf]); // stays valid: committed pages don't change
         long from = _ids[leaf];
         for (int level = leaf - 1; level >= 0; level--)
         {
@@ -96,7 +111,7 @@ internal sealed class CursorPath
             DescendEdge(ctx, level + 1, b.ChildAt(j), last: dir < 0);
             // T2 across leaves. Checking it at each leaf change also stops a walk over a damaged tree that shares
             // subtrees (which would revisit keys, possibly exponentially often) at the first repeat.
-            int c = Leaf(ctx, out int k).KeyAt(k).SequenceCompareTo(edge);
+            int c = Leaf(out int k).KeyAt(k).SequenceCompareTo(edge);
             if (dir > 0 ? c <= 0 : c >= 0)
                 Corrupt.Throw(from, "keys do not ascend across leaves (damaged or shared subtree)");
             return true;

@@ -28,6 +28,13 @@ internal sealed unsafe class TreeWriter
     private readonly byte* _sepB;
     private readonly byte[] _buffers;
 
+    // The append fast path. When set, _pathIds/_pathIdx hold the rightmost root-to-leaf path of this tree, every page
+    // on it dirty: the state the last put (an insert at the end of the rightmost leaf, without a split) left behind.
+    // A key greater than that leaf's last key then belongs at its end (T2, T3: it is above every separator), which
+    // is where a descent would lead, so sequential loads insert without searching from the root. Any other edit
+    // (a delete, a put elsewhere or in another tree, a split) clears it, and the next put descends as usual.
+    private TreeState? _rightEdge;
+
     /// <summary>Bytes of scratch a writer needs for <paramref name="pageSize"/>.</summary>
     public static int BufferSize(int pageSize) => pageSize + 3 * (Limits.MaxEntrySize(pageSize) + 16);
 
@@ -90,11 +97,23 @@ internal sealed unsafe class TreeWriter
             t.Desc.Depth = 1;
             t.Desc.LeafPages = 1;
             t.Desc.Entries = 1;
+            _pathIds[0] = id; // the new root is the whole rightmost path
+            _pathIdx[0] = 0;
+            _rightEdge = t;
             return;
         }
+        int leafLevel = t.Desc.Depth - 1;
+        if (_rightEdge == t && IsPastRightEdge(_pathIds[leafLevel], key))
+        {
+            int end = PageHeader.Count(Page(_pathIds[leafLevel]));
+            _pathIdx[leafLevel] = end;
+            t.Desc.Entries++;
+            if (!Insert(t, leafLevel, end, raw, key.Length)) _rightEdge = null;
+            return;
+        }
+        _rightEdge = null;
         bool exists = Descend(t, key);
         TouchPath(t);
-        int leafLevel = t.Desc.Depth - 1;
         byte* leaf = Page(_pathIds[leafLevel]);
         int index = _pathIdx[leafLevel];
         if (exists)
@@ -103,7 +122,16 @@ internal sealed unsafe class TreeWriter
             NodeWriter.RemoveAt(leaf, index);
         }
         else t.Desc.Entries++;
-        Insert(t, leafLevel, index, raw, key.Length);
+        if (Insert(t, leafLevel, index, raw, key.Length) && index == PageHeader.Count(leaf) - 1 && IsRightmostPath(leafLevel))
+            _rightEdge = t;
+    }
+
+    /// <summary>Whether <paramref name="key"/> sorts after the last key of dirty leaf <paramref name="leafId"/>.</summary>
+    private bool IsPastRightEdge(long leafId, ReadOnlySpan<byte> key)
+    {
+        byte* leaf = Page(leafId);
+        int count = PageHeader.Count(leaf);
+        return count > 0 && key.SequenceCompareTo(NodeWriter.Key(leaf, count - 1)) > 0;
     }
 
     /// <summary>Builds the raw leaf entry in <see cref="_entry"/>, writing a large value to a new overflow run (§4.3).</summary>
@@ -141,15 +169,20 @@ internal sealed unsafe class TreeWriter
         t.Desc.OverflowPages -= pages;
     }
 
-    /// <summary>Inserts a raw entry at the path position of <paramref name="level"/>, splitting upward as needed.</summary>
-    private void Insert(TreeState t, int level, int index, ReadOnlySpan<byte> raw, int keyLength)
+    /// <summary>
+    /// Inserts a raw entry at the path position of <paramref name="level"/>, splitting upward as needed. Returns
+    /// whether it fitted without a split, that is, whether the path still leads to the entry.
+    /// </summary>
+    private bool Insert(TreeState t, int level, int index, ReadOnlySpan<byte> raw, int keyLength)
     {
         bool useA = true;
+        bool fitted = true;
         while (true)
         {
             byte* p = Page(_pathIds[level]);
             bool leaf = level == t.Desc.Depth - 1;
-            if (NodeWriter.TryInsert(p, _pageSize, leaf, index, raw, keyLength, _scratch)) return;
+            if (NodeWriter.TryInsert(p, _pageSize, leaf, index, raw, keyLength, _scratch)) return fitted;
+            fitted = false;
 
             byte* sep = useA ? _sepA : _sepB;
             useA = !useA;
@@ -169,7 +202,7 @@ internal sealed unsafe class TreeWriter
                 t.Desc.Root = root;
                 t.Desc.Depth++;
                 t.Desc.BranchPages++;
-                return;
+                return false;
             }
             level--;
             index = _pathIdx[level] + 1;
@@ -271,6 +304,7 @@ internal sealed unsafe class TreeWriter
 
     public bool Delete(TreeState t, ReadOnlySpan<byte> key)
     {
+        _rightEdge = null;
         if (t.Desc.IsEmpty || !Descend(t, key)) return false;
         t.Dirty = true;
         TouchPath(t);
@@ -308,7 +342,7 @@ internal sealed unsafe class TreeWriter
                 level--;
                 continue;
             }
-            if (NodeWriter.UsedBytes(p, leaf) >= threshold) return;
+            if (NodeWriter.UsesAtLeast(p, leaf, threshold)) return;
 
             byte* parent = Page(_pathIds[level - 1]);
             int pIndex = _pathIdx[level - 1];
@@ -423,6 +457,7 @@ internal sealed unsafe class TreeWriter
     /// </summary>
     public void FreeAll(TreeState t)
     {
+        _rightEdge = null;
         if (!t.Desc.IsEmpty) new TreeWalker(_pages.Context).Walk(t.Desc, new Freeing(_pages));
         t.Desc = default;
         t.Dirty = true;

@@ -21,8 +21,8 @@ internal static unsafe class FreeMapWriter
             if (oldDirectory != 0) pages.FreeRun(oldDirectory, oldDirectoryPages);
 
             int pageSize = pages.PageSize;
-            var bitmaps = new List<long>(pages.CommittedBitmaps);
-            var shadowed = new HashSet<int>();
+            var bitmaps = pages.BitmapsToRewrite();
+            var shadowed = pages.MapShadowed;
             long bitsPer = FreeMap.BitsPerPage(pageSize);
             // Room for the bitmaps the file may need once this commit's own allocations are counted.
             long directoryPages = FreeMap.DirectoryPagesFor(pageSize, FreeMap.BitmapsFor(pageSize, pages.PageCount) + 4);

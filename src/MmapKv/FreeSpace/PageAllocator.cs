@@ -45,7 +45,31 @@ internal sealed class PageAllocator
     private List<long> _bitmapIds;
 
     /// <summary>A commit rewrote the map: its bitmap pages, in order, replace the committed list.</summary>
-    public void CommitBitmaps(List<long> bitmapIds) => _bitmapIds = bitmapIds;
+    public void CommitBitmaps(List<long> bitmapIds)
+    {
+        _spareBitmapIds = _bitmapIds;
+        _bitmapIds = bitmapIds;
+    }
+
+    // The list the last commit replaced, which no one reads any more: the next map write copies into it instead of
+    // allocating a list per commit. Taken (set to null) while in use, so an aborted map write cannot share it.
+    private List<long>? _spareBitmapIds;
+
+    /// <summary>A new list holding <see cref="BitmapIds"/>, for a map write to edit and then commit.</summary>
+    public List<long> CopyOfBitmapIds()
+    {
+        var copy = _spareBitmapIds ?? new List<long>(_bitmapIds.Count);
+        _spareBitmapIds = null;
+        copy.Clear();
+        copy.AddRange(_bitmapIds);
+        return copy;
+    }
+
+    /// <summary>
+    /// The previous write transaction's page bookkeeping, which the next one resets and reuses (under the writer
+    /// lock), so that a transaction allocates no sets of its own. See TransactionPages.Begin.
+    /// </summary>
+    internal TransactionPages? SpareTransactionPages;
 
     /// <summary>Loads the free map of the opened snapshot.</summary>
     public PageAllocator(PageContext ctx, long directoryFirst, long directoryPages)

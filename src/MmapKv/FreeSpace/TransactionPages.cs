@@ -18,38 +18,85 @@ namespace MmapKv.FreeSpace;
 /// </remarks>
 internal sealed unsafe class TransactionPages : IWritablePages
 {
+    /// <summary>
+    /// A transaction that used more entries than this drops its sets instead of clearing them for the next one:
+    /// clearing costs their capacity, which a bulk load leaves large, and a small transaction would pay it each time.
+    /// </summary>
+    private const int ReuseLimit = 1 << 14;
+
     private readonly byte* _base;
     private readonly PageAllocator _allocator;
     private readonly int _pageSize;
-    private readonly long _txnId;
-    private readonly long _startPageCount;
+    private readonly IFileExtender _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
+    private long _txnId;
+    private long _startPageCount;
     private long _pageCount;
 
-    private readonly HashSet<long> _dirty = new();                  // single pages allocated here
+    // The sets below are kept from one transaction to the next (see Begin), so that in steady state a transaction
+    // allocates no bookkeeping: they keep their capacity.
+    private HashSet<long> _dirty = new();                           // single pages allocated here
     private readonly Dictionary<long, long> _dirtyRuns = new();     // runs allocated here: first page -> length
-    private readonly List<long> _takenFromPool = new();             // undo list for abort
-    private readonly HashSet<long> _freed = new();                  // committed pages freed here
+    private List<long> _takenFromPool = new();                      // undo list for abort
+    private HashSet<long> _freed = new();                           // committed pages freed here
     private Queue<long>? _mapTouched;                               // while writing the free map: pages whose bit may change
+    private Queue<long> _touchedQueue = new();                      // what _mapTouched points to during the map write
     private readonly FreePageSet _reusable = new();                 // dirty pages freed again (W2)
+    private HashSet<int> _mapShadowed = new();                      // FreeMapWriter: bitmap pages already shadowed
+    private readonly Func<long, bool> _isOwnWrite;
 
-    private readonly PageVerifier? _verifier;
+    private PageVerifier? _verifier;
 
-    private readonly IFileExtender _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
+    private TransactionPages(PageContext map, PageAllocator allocator, IFileExtender growth)
+    {
+        _growth = growth;
+        _base = map.Base;
+        _allocator = allocator;
+        _pageSize = map.PageSize;
+        _isOwnWrite = id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id);
+    }
 
+    /// <summary>
+    /// The bookkeeping of a new write transaction. Under the writer lock: the database's previous transaction's
+    /// object is reset and reused (it has ended, and an ended transaction touches its pages no more).
+    /// </summary>
     /// <param name="map">The map: its base and page size (its page count is not used; the allocator's is).</param>
     /// <param name="allocator">Free space across transactions.</param>
     /// <param name="txnId">The id this transaction commits as.</param>
     /// <param name="verifyChecksums">Verify committed pages on first touch (<see cref="PageVerifier"/>).</param>
     /// <param name="growth">Extends the file when the pool is empty.</param>
-    public TransactionPages(PageContext map, PageAllocator allocator, long txnId, bool verifyChecksums, IFileExtender growth)
+    public static TransactionPages Begin(PageContext map, PageAllocator allocator, long txnId, bool verifyChecksums, IFileExtender growth)
     {
-        _growth = growth;
-        if (verifyChecksums) _verifier = new PageVerifier(id => _dirty.Contains(id) || _dirtyRuns.ContainsKey(id));
-        _base = map.Base;
-        _allocator = allocator;
-        _pageSize = map.PageSize;
+        var pages = allocator.SpareTransactionPages;
+        if (pages is null || pages._growth != growth || pages._base != map.Base)
+            pages = allocator.SpareTransactionPages = new TransactionPages(map, allocator, growth);
+        pages.Reset(txnId, verifyChecksums);
+        return pages;
+    }
+
+    private void Reset(long txnId, bool verifyChecksums)
+    {
+        Recycle(ref _dirty);
+        Recycle(ref _freed);
+        if (_takenFromPool.Capacity > ReuseLimit) _takenFromPool = new();
+        else _takenFromPool.Clear();
+        if (_touchedQueue.EnsureCapacity(0) > ReuseLimit) _touchedQueue = new();
+        else _touchedQueue.Clear();
+        if (_mapShadowed.EnsureCapacity(0) > ReuseLimit) _mapShadowed = new();
+        else _mapShadowed.Clear();
+        _dirtyRuns.Clear();
+        _reusable.Clear();
+        _mapTouched = null;
+        _newBitmapIds = null;
+        HasInserted = false;
+        _verifier = verifyChecksums ? new PageVerifier(_isOwnWrite) : null;
         _txnId = txnId;
-        _startPageCount = _pageCount = allocator.PageCount;
+        _startPageCount = _pageCount = _allocator.PageCount;
+    }
+
+    private static void Recycle(ref HashSet<long> set)
+    {
+        if (set.EnsureCapacity(0) > ReuseLimit) set = new();
+        else set.Clear();
     }
 
     public long TxnId => _txnId;
@@ -140,7 +187,9 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// </summary>
     internal Queue<long> BeginMapWrite()
     {
-        var touched = _mapTouched = new Queue<long>();
+        var touched = _mapTouched = _touchedQueue;
+        touched.Clear();
+        _mapShadowed.Clear();
         // Pages whose status may differ from the committed map: everything allocated or freed here, and the
         // pages past the old high-water mark (which the old map does not cover).
         foreach (long id in _takenFromPool) touched.Enqueue(id);
@@ -162,6 +211,12 @@ internal sealed unsafe class TransactionPages : IWritablePages
 
     /// <summary>The bitmap pages of the committed map, in order, before this commit rewrites any.</summary>
     internal IReadOnlyList<long> CommittedBitmaps => _allocator.BitmapIds;
+
+    /// <summary>A copy of <see cref="CommittedBitmaps"/> for the map write to edit; a list the allocator no longer uses when there is one.</summary>
+    internal List<long> BitmapsToRewrite() => _allocator.CopyOfBitmapIds();
+
+    /// <summary>For <see cref="FreeMapWriter"/>: the indexes of the bitmap pages this commit has shadowed. Empty at <see cref="BeginMapWrite"/>.</summary>
+    internal HashSet<int> MapShadowed => _mapShadowed;
 
     private List<long>? _newBitmapIds;
 

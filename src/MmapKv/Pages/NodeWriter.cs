@@ -47,6 +47,17 @@ internal static unsafe class NodeWriter
         return used;
     }
 
+    /// <summary>
+    /// Whether <see cref="UsedBytes"/> is at least <paramref name="bytes"/>, stopping as soon as it is: a removal asks
+    /// this of every page it edits, and on most pages the first few entries already answer.
+    /// </summary>
+    public static bool UsesAtLeast(byte* p, bool leaf, int bytes)
+    {
+        int count = PageHeader.Count(p), used = 0;
+        for (int i = 0; i < count && used < bytes; i++) used += NodeLayout.SlotSize + RawSize(p, i, leaf);
+        return used >= bytes;
+    }
+
     public static int Capacity(int pageSize) => pageSize - PageHeader.Size;
 
     public static void SetChild(byte* p, int i, long child) =>
