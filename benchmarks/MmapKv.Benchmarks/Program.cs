@@ -120,6 +120,11 @@ Console.WriteLine();
 Console.WriteLine($"Finished in {clock.Elapsed.TotalMinutes:0.0} min. Medians; ratio = peer / MmapKv (above 1: MmapKv faster):");
 Console.WriteLine();
 Console.Write(MarkdownReport.ResultsTable(results, engines));
+if (MarkdownReport.NotesList(results) is { Length: > 0 } runNotes)
+{
+    Console.WriteLine();
+    Console.Write(runNotes);
+}
 if (config.Smoke)
     Console.WriteLine("\nSmoke: every engine returned exactly the data written. (Times at this size, without warm-up, mean nothing.)");
 else if (config.Mode != RunMode.Scaling)

@@ -8,7 +8,7 @@ internal enum RunMode { Full, Quick, Smoke, Scaling }
 /// <summary>The command line, parsed. See <see cref="Usage"/>.</summary>
 internal sealed class RunConfig
 {
-    public static readonly string[] AllEngines = ["mmapkv", "lmdb", "lmdb-writemap", "sqlite", "rocksdb"];
+    public static readonly string[] AllEngines = ["mmapkv", "lmdb", "lmdb-writemap", "sqlite", "rocksdb", "zonetree", "litedb", "lightningdb"];
 
     public RunMode Mode { get; private set; } = RunMode.Full;
     public long N { get; private set; }
@@ -53,7 +53,8 @@ internal sealed class RunConfig
           options
             --n N                 override the number of loaded keys
             --reps R              repetitions (the report gives the median)
-            --engines LIST        comma list of: mmapkv, lmdb, lmdb-writemap, sqlite, rocksdb (default: all)
+            --engines LIST        comma list of: mmapkv, lmdb, lmdb-writemap, sqlite, rocksdb, zonetree,
+                                  litedb, lightningdb (default: all)
             --workloads LIST      comma list of: load, individual, batch, reads, range, scan, concurrent,
                                   removals, size, append, group (default: all)
             --scaling-sizes LIST  comma list of key counts for --scaling

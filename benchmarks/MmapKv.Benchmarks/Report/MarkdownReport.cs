@@ -20,14 +20,29 @@ internal static class MarkdownReport
         foreach (var row in results.Rows)
         {
             sb.Append($"| {row.Label} | {Cell(results, row, "mmapkv")} |");
-            foreach (var p in peers) sb.Append($" {Cell(results, row, p.Id)} | {Units.Ratio(results.Ratio(row, p.Id))} |");
+            foreach (var p in peers)
+            {
+                string ratio = results.IsNotApplicable(row, p.Id) ? "n/a" : row.Kind == MetricKind.Fraction ? "" : Units.Ratio(results.Ratio(row, p.Id));
+                sb.Append($" {Cell(results, row, p.Id)} | {ratio} |");
+            }
             sb.AppendLine();
         }
         return sb.ToString();
     }
 
     private static string Cell(Results results, Row row, string engine) =>
-        results.Median(row, engine) is { } m ? Units.Value(row, m) : "–";
+        results.IsNotApplicable(row, engine) ? "n/a" : results.Median(row, engine) is { } m ? Units.Value(row, m) : "–";
+
+    /// <summary>The run's notes and the rows' notes, as a bullet list (empty when there are none).</summary>
+    public static string NotesList(Results results)
+    {
+        var sb = new StringBuilder();
+        foreach (string n in results.RunNotes) sb.AppendLine($"- {n}");
+        foreach (var row in results.Rows)
+            if (results.RowNotes.TryGetValue(row.Id, out var notes))
+                foreach (string n in notes) sb.AppendLine($"- *{row.Label}*: {n}");
+        return sb.ToString();
+    }
 
     public static string TargetsTable(Results results)
     {
@@ -78,6 +93,13 @@ internal static class MarkdownReport
         sb.AppendLine();
         sb.Append(ResultsTable(results, engines));
         sb.AppendLine();
+        if (NotesList(results) is { Length: > 0 } notes)
+        {
+            sb.AppendLine("Notes on this run (n/a: the engine cannot do the workload with this run's durability; no figure from a weaker mode is shown instead):");
+            sb.AppendLine();
+            sb.Append(notes);
+            sb.AppendLine();
+        }
         if (chartFile is not null)
         {
             sb.AppendLine($"![Peer time / MmapKv time per workload, log scale]({chartFile})");
