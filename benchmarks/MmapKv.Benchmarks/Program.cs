@@ -55,6 +55,13 @@ var settings = new EngineSettings(
     CacheBytes: Math.Max(8L << 20, rawBytes * 2));
 var engines = engineIds.Select(id => EngineCatalog.Create(id, settings)).ToList();
 
+if (config.Mode == RunMode.FlushCount)
+{
+    try { FlushCount.Run(config, engines); }
+    finally { foreach (var e in engines) e.Dispose(); }
+    return 0;
+}
+
 var machine = MachineInfo.Collect(config.DataDir);
 Console.WriteLine($"MmapKv benchmarks: {config.Mode.ToString().ToLowerInvariant()} mode, N = {config.N:N0}, {config.Repetitions} repetition(s), " +
                   $"{(config.Durable ? "durable" : "deferred")} commits");

@@ -42,6 +42,12 @@ internal interface IEngine : IDisposable
     /// </summary>
     bool AtomicDurableBatches => true;
 
+    /// <summary>
+    /// Whether a commit is on stable storage when it returns in a durable run. Engines that cannot do that at all
+    /// (LiteDB 5 flushes its log file only at checkpoints and close) get "n/a" on every durable write row.
+    /// </summary>
+    bool DurableCommits => true;
+
     /// <summary>An engine's own integrity check, where it has one: null when fine, else the problems.</summary>
     string? SelfCheck() => null;
 }

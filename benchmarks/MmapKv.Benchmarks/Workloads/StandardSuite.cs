@@ -365,13 +365,15 @@ internal sealed class StandardSuite : SuiteBase
                 for (int e = 0; e < engines.Count; e++)
                 {
                     Record(engines[e], Rows.IndividualWrites, rep, ms[e]);
-                    if (floor is not null) Results.Add(Rows.FloorFraction, engines[e].Id, floorMs / ms[e]);
+                    if (floor is not null && engines[e].DurableCommits) Results.Add(Rows.FloorFraction, engines[e].Id, floorMs / ms[e]);
+                    else if (floor is not null) Results.NotApplicable(Rows.FloorFraction, engines[e].Id);
                     VerifyPresent(engines[e], Range(IndividualStart, IndividualTxns), "after individual writes");
                 }
                 if (floor is not null)
                 {
                     _floorMs.Add(floorMs);
                     double median = _floorMs.Order().ElementAt(_floorMs.Count / 2);
+                    Results.RowNotes.Remove(Rows.FloorFraction.Id); // one note, for the latest median
                     Results.RowNote(Rows.FloorFraction,
                         $"the floor is {IndividualTxns:N0} × (one 4 KiB pwrite at a random aligned offset of a preallocated {FsyncFloor.FileBytes >> 20} MiB file + fdatasync), " +
                         $"P/Invoke to libc, taking its turn in every round of the individual writes: {median / IndividualTxns * 1000:0} µs each, " +

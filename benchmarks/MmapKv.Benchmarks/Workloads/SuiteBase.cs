@@ -78,6 +78,13 @@ internal abstract class SuiteBase(RunConfig config, Dataset data, Results result
 
     protected void Record(IEngine engine, Row row, int repetition, double value)
     {
+        if (Config.Durable && row.IsWrite && !engine.DurableCommits)
+        {
+            Results.NotApplicable(row, engine.Id);
+            Results.RowNote(row, $"{engine.Name}: n/a, its commits are not on stable storage when they return (no flush per commit); the step still runs, unrecorded.");
+            Progress.Done(engine, row, repetition, double.NaN);
+            return;
+        }
         if (Config.Durable && !engine.AtomicDurableBatches && IsMultiKeyWrite(row))
         {
             Results.NotApplicable(row, engine.Id);
