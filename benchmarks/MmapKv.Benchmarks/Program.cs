@@ -72,6 +72,10 @@ Console.WriteLine($"  data directory: {config.DataDir}");
 var clock = Stopwatch.StartNew();
 using var data = new Dataset(datasetSize);
 var results = new Results();
+if (engineIds.Contains("lightningdb"))
+    results.RunNote("LightningDB's bundled linux-x64 liblmdb.so needs glibc 2.38 and does not load on this OS; the harness resolves its \"lmdb\" import to Debian's liblmdb.so.0 (NativeLibrary.SetDllImportResolver), the same library as the LMDB column.");
+if (config.Durable && config.Selectors.Contains("group"))
+    results.RowNote(MmapKv.Benchmarks.Workloads.Rows.GroupCommit, "commits per flush: KvStats has no public flush counter, so benchmarks/flush-count.sh derives it from strace counts (its 4-thread rows).");
 Console.WriteLine($"  generated {datasetSize:N0} entries in {clock.Elapsed.TotalSeconds:0.0} s");
 
 int exitCode = 0;
