@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI check of the comparison harness: installs the native peers, builds, and runs every workload on every
-# engine with a tiny N, verifying each result exactly. Exits non-zero if any engine returns a wrong result or a
+# engine (MmapKv, LMDB, LMDB WRITEMAP, SQLite, RocksDB, ZoneTree, LiteDB, LightningDB) with a tiny N, verifying
+# each result exactly (every key, range and scan entry). Exits non-zero if any engine returns a wrong result or a
 # peer library is missing. Takes about a minute, most of it durable commits.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -3,12 +3,12 @@ using MmapKv.Benchmarks.Workloads;
 
 namespace MmapKv.Benchmarks;
 
-internal enum RunMode { Full, Quick, Smoke, Scaling }
+internal enum RunMode { Full, Quick, Smoke, Scaling, FlushCount }
 
 /// <summary>The command line, parsed. See <see cref="Usage"/>.</summary>
 internal sealed class RunConfig
 {
-    public static readonly string[] AllEngines = ["mmapkv", "lmdb", "lmdb-writemap", "sqlite", "rocksdb"];
+    public static readonly string[] AllEngines = ["mmapkv", "lmdb", "lmdb-writemap", "sqlite", "rocksdb", "zonetree", "litedb", "lightningdb"];
 
     public RunMode Mode { get; private set; } = RunMode.Full;
     public long N { get; private set; }
@@ -22,6 +22,8 @@ internal sealed class RunConfig
     public bool NoWarmup { get; private set; }
     public long[] ScalingSizes { get; private set; } = [1_000_000, 4_000_000, 16_000_000];
     public string RepositoryRoot { get; private set; } = "";
+    public int Commits { get; private set; } = 1_000;
+    public int Threads { get; private set; } = 1;
 
     public bool Smoke => Mode == RunMode.Smoke;
 
@@ -50,13 +52,18 @@ internal sealed class RunConfig
             --quick               N = 100,000, 1 repetition
             --smoke               N = 2,000, 1 repetition, exact checks of every result; a missing peer is an error
             --scaling             random reads and individual writes at 1M, 4M and 16M keys (long)
+            --flushcount          only durable one-put commits on fresh databases, no report: what
+                                  benchmarks/flush-count.sh runs under strace (--commits C, --threads T)
           options
             --n N                 override the number of loaded keys
             --reps R              repetitions (the report gives the median)
-            --engines LIST        comma list of: mmapkv, lmdb, lmdb-writemap, sqlite, rocksdb (default: all)
+            --engines LIST        comma list of: mmapkv, lmdb, lmdb-writemap, sqlite, rocksdb, zonetree,
+                                  litedb, lightningdb (default: all)
             --workloads LIST      comma list of: load, individual, batch, reads, range, scan, concurrent,
                                   removals, size, append, group (default: all)
             --scaling-sizes LIST  comma list of key counts for --scaling
+            --commits C           --flushcount: one-put commits per engine (default 1,000; 0 for the baseline)
+            --threads T           --flushcount: committing threads (default 1)
             --deferred            deferred commits (MmapKv Deferred, LMDB MDB_NOSYNC, SQLite synchronous=OFF,
                                   RocksDB sync=false) instead of durable ones
             --out PATH            markdown report (the chart goes beside it as NAME-ratios.svg); 'none' for none.
@@ -84,6 +91,9 @@ internal sealed class RunConfig
                 case "--quick": c.Mode = RunMode.Quick; break;
                 case "--smoke": c.Mode = RunMode.Smoke; break;
                 case "--scaling": c.Mode = RunMode.Scaling; break;
+                case "--flushcount": c.Mode = RunMode.FlushCount; break;
+                case "--commits": c.Commits = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                case "--threads": c.Threads = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--n": n = ParseCount(Value()); break;
                 case "--reps": reps = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--engines": c.Engines = List(Value()); break;

@@ -5,10 +5,10 @@ namespace MmapKv.Benchmarks.Engines;
 /// <summary>Creates engines by id and checks that their native libraries load.</summary>
 internal static class EngineCatalog
 {
-    /// <summary>The native library an engine needs, or null for MmapKv.</summary>
+    /// <summary>The native library an engine needs, or null for the pure .NET engines (MmapKv, ZoneTree, LiteDB).</summary>
     public static string? NativeLibrary(string id) => id switch
     {
-        "lmdb" or "lmdb-writemap" => NativeLibraries.Lmdb,
+        "lmdb" or "lmdb-writemap" or "lightningdb" => NativeLibraries.Lmdb,
         "sqlite" => NativeLibraries.Sqlite,
         "rocksdb" => NativeLibraries.RocksDb,
         _ => null,
@@ -21,6 +21,9 @@ internal static class EngineCatalog
         "lmdb-writemap" => new LmdbEngine(settings, writeMap: true),
         "sqlite" => new SqliteEngine(settings),
         "rocksdb" => new RocksDbEngine(settings),
+        "zonetree" => new ZoneTreeEngine(settings),
+        "litedb" => new LiteDbEngine(settings),
+        "lightningdb" => new LightningDbEngine(settings),
         _ => throw new ArgumentException($"Unknown engine '{id}'."),
     };
 

@@ -35,6 +35,19 @@ internal interface IEngine : IDisposable
     /// during another engine's timed steps. Engines without background threads return at once.</summary>
     void WaitIdle() { }
 
+    /// <summary>
+    /// Whether a transaction of several writes commits atomically with the run's durability. Engines that cannot
+    /// (ZoneTree logs each put on its own) get "n/a" on the multi-key durable write rows, never a figure from a
+    /// weaker mode; their reads are still measured.
+    /// </summary>
+    bool AtomicDurableBatches => true;
+
+    /// <summary>
+    /// Whether a commit is on stable storage when it returns in a durable run. Engines that cannot do that at all
+    /// (LiteDB 5 flushes its log file only at checkpoints and close) get "n/a" on every durable write row.
+    /// </summary>
+    bool DurableCommits => true;
+
     /// <summary>An engine's own integrity check, where it has one: null when fine, else the problems.</summary>
     string? SelfCheck() => null;
 }

@@ -14,6 +14,7 @@ internal static class NativeLibraries
     public const string Lmdb = "lmdb";
     public const string RocksDb = "rocksdb";
     public const string Sqlite = "sqlite3";
+    public const string Libc = "libc";
 
     /// <summary>Logical name → candidate sonames (newest first) and the Debian package that ships them.</summary>
     private static readonly Dictionary<string, (string[] Names, string Package)> Known = new()
@@ -21,6 +22,7 @@ internal static class NativeLibraries
         [Lmdb] = (["liblmdb.so.0", "liblmdb.so"], "liblmdb0"),
         [RocksDb] = (["librocksdb.so", "librocksdb.so.9", "librocksdb.so.8", "librocksdb.so.7.8", "librocksdb.so.7", "librocksdb.so.6"], "librocksdb-dev"),
         [Sqlite] = (["libsqlite3.so.0", "libsqlite3.so"], "libsqlite3-0"),
+        [Libc] = (["libc.so.6"], "libc6"),
     };
 
     private static readonly Dictionary<string, (nint Handle, string Soname)> Loaded = new();
@@ -30,6 +32,9 @@ internal static class NativeLibraries
     {
         if (Interlocked.Exchange(ref _installed, 1) != 0) return;
         NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
+        // LightningDB imports "lmdb" and ships its own liblmdb.so, built against glibc 2.38, which fails to load on
+        // Debian 12 (glibc 2.36). Point its import at Debian's liblmdb.so.0, the library the raw binding uses.
+        NativeLibrary.SetDllImportResolver(typeof(LightningDB.LightningEnvironment).Assembly, Resolve);
     }
 
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)

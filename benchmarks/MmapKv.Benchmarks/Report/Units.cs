@@ -7,7 +7,12 @@ internal static class Units
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Value(Row row, double v) => row.Kind == MetricKind.Bytes ? Bytes(v) : Millis(v);
+    public static string Value(Row row, double v) => double.IsNaN(v) ? "n/a" : row.Kind switch
+    {
+        MetricKind.Bytes => Bytes(v),
+        MetricKind.Fraction => v.ToString("0.00", C),
+        _ => Millis(v),
+    };
 
     public static string Millis(double ms) =>
         ms >= 10_000 ? (ms / 1000).ToString("0.0", C) + " s"

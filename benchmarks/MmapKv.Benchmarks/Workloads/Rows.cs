@@ -6,6 +6,8 @@ internal enum MetricKind
     Time,
     /// <summary>Bytes on disk; lower is better.</summary>
     Bytes,
+    /// <summary>A dimensionless fraction (of a physical floor); higher is better, no peer ratio.</summary>
+    Fraction,
 }
 
 /// <summary>One line of the result table. <see cref="Selector"/> is the name that picks it with <c>--workloads</c>.</summary>
@@ -30,6 +32,12 @@ internal static class Rows
     public static readonly Row SizeAfterRemovals = new("size-after-removals", "file size after removals", MetricKind.Bytes, "size");
     public static readonly Row SequentialAppend = new("sequential-append", "sequential append", MetricKind.Time, "append");
     public static readonly Row GroupCommit = new("group-commit", "group commit (4 threads × 250 durable txns)", MetricKind.Time, "group");
+
+    /// <summary>
+    /// Derived from the individual writes: the engine's durable one-put commit rate divided by the rate of a bare
+    /// 4 KiB pwrite + fdatasync on the same disk, measured interleaved with them (not a selectable workload).
+    /// </summary>
+    public static readonly Row FloorFraction = new("floor-fraction", "individual commit rate / fdatasync floor", MetricKind.Fraction, "individual");
 
     public static readonly Row[] Standard =
     [

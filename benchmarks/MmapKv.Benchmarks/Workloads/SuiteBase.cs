@@ -78,9 +78,27 @@ internal abstract class SuiteBase(RunConfig config, Dataset data, Results result
 
     protected void Record(IEngine engine, Row row, int repetition, double value)
     {
+        if (Config.Durable && row.IsWrite && !engine.DurableCommits)
+        {
+            Results.NotApplicable(row, engine.Id);
+            Results.RowNote(row, $"{engine.Name}: n/a, its commits are not on stable storage when they return (no flush per commit); the step still runs, unrecorded.");
+            Progress.Done(engine, row, repetition, double.NaN);
+            return;
+        }
+        if (Config.Durable && !engine.AtomicDurableBatches && IsMultiKeyWrite(row))
+        {
+            Results.NotApplicable(row, engine.Id);
+            Results.RowNote(row, $"{engine.Name}: n/a, it cannot commit several writes atomically and durably (the step still runs, unrecorded, to build the data the reads use).");
+            Progress.Done(engine, row, repetition, double.NaN);
+            return;
+        }
         Results.Add(row, engine.Id, value);
         Progress.Done(engine, row, repetition, value);
     }
+
+    /// <summary>A timed write step whose transactions hold more than one write.</summary>
+    private static bool IsMultiKeyWrite(Row row) =>
+        row.IsWrite && row != Rows.IndividualWrites && row != Rows.GroupCommit && !row.Id.StartsWith("scaling-writes", StringComparison.Ordinal);
 
     /// <summary>A fresh directory for one engine's database.</summary>
     protected string FreshDirectory(IEngine engine, string suffix)
