@@ -13,7 +13,7 @@ namespace MmapKv.Caching;
 
 /// <summary>
 /// A distributed cache (<see cref="IDistributedCache"/>, <see cref="IBufferDistributedCache"/>) kept in one MmapKv
-/// file: it survives restarts, a crash never damages it, and reads are served from the memory map. Meant as the L2
+/// file: it survives restarts, a crash never damages it, and reads are served from the memory map. Meant as the second level
 /// of HybridCache or FusionCache. Thread-safe. One process uses a file at a time (docs/caching.md).
 /// </summary>
 /// <remarks>

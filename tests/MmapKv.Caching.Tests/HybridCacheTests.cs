@@ -6,7 +6,7 @@ using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace MmapKv.Caching.Tests;
 
-/// <summary>MmapKvCache as the L2 of HybridCache and of FusionCache.</summary>
+/// <summary>MmapKvCache as the distributed (second-level) cache of HybridCache and of FusionCache.</summary>
 public sealed class HybridCacheTests : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -29,7 +29,7 @@ public sealed class HybridCacheTests : IDisposable
             var hybrid = sp.GetRequiredService<HybridCache>();
             Assert.Equal("computed 42", await hybrid.GetOrCreateAsync("item:42", ct => ValueTask.FromResult("computed 42")));
         }
-        await using (var sp = Host()) // a new HybridCache (empty L1) over a new MmapKvCache on the same file
+        await using (var sp = Host()) // a new HybridCache (empty memory level) over a new MmapKvCache on the same file
         {
             var hybrid = sp.GetRequiredService<HybridCache>();
             int calls = 0;
@@ -53,7 +53,7 @@ public sealed class HybridCacheTests : IDisposable
             await hybrid.SetAsync("c", "C", tags: ["t3"]);
             await hybrid.RemoveByTagAsync("t3");
         }
-        await using (var sp = Host()) // the invalidation was stored in L2 too
+        await using (var sp = Host()) // the invalidation was stored in the distributed cache too
         {
             var hybrid = sp.GetRequiredService<HybridCache>();
             Assert.Equal("fresh", await hybrid.GetOrCreateAsync("c", ct => ValueTask.FromResult("fresh")));
