@@ -118,22 +118,9 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Opens a database over any storage (the real map, or a simulated one in tests).</summary>
     internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
     {
-        var (meta, slot) = MetaSlots.Select(storage);
-        if (!storage.IsReadOnly) MakeDurable(storage, meta, slot);
-        return new KvDatabase(path, storage, options, meta, slot);
-    }
-
-    /// <summary>
-    /// Quarantine rule at open (R2): everything the opened meta marks free will be reused, so the opened state must
-    /// be durable first. It may not be: a process killed after writing the meta into the map but before its msync
-    /// returned leaves it in the page cache only; and after a failed msync the kernel may hold the meta page as
-    /// clean though it never reached the disk, so a plain fsync would not write it. Rewriting the record (same
-    /// bytes) dirties its page again, and the fsync then writes it together with anything else still dirty.
-    /// </summary>
-    private static void MakeDurable(IStorage storage, in MetaRecord meta, int slot)
-    {
-        MetaSlots.Write(storage, slot, meta);
-        storage.Sync();
+        var chosen = MetaSlots.Select(storage);
+        if (!storage.IsReadOnly) MetaSlots.MakeDurable(storage, chosen); // R2 and D4 before any page is reused
+        return new KvDatabase(path, storage, options, chosen.Meta, chosen.Slot);
     }
 
     /// <summary>Starts a read transaction on the newest commit. Never blocks.</summary>

@@ -69,6 +69,15 @@ public sealed class ErrorTests : IDisposable
     {
         string path = _dir.File();
         Write(path, Enumerable.Range(0, 3000).Select(i => KeyValuePair.Create(B($"key{i:D5}"), B($"value-{i}-" + new string('x', 40)))));
+        // A later commit that leaves the default tree alone: page 10 then belongs to an older, durable commit. A
+        // page of the newest commit that is not on disk as written makes the open fall back to the previous commit
+        // instead (format 2's commit list), and the damage would never be read.
+        using (var db = KvDatabase.Open(path))
+        using (var tx = db.BeginWrite())
+        {
+            tx.OpenTree("other").Put(B("k"), B("v"));
+            tx.Commit();
+        }
         Assert.Equal(0, Cli.Run("check", path).ExitCode);
         using (var f = new FileStream(path, FileMode.Open, FileAccess.Write))
         {

@@ -17,7 +17,8 @@ public sealed class FaultPlan
     public long CrashAt { get; set; }
     /// <summary>Chance, at every sync point, that the OS writes back a random subset of dirty sectors.</summary>
     public double WritebackProbability { get; set; } = 0.3;
-    /// <summary>Fail the msync at this flush call (1-based) with EIO; 0 never.</summary>
+    /// <summary>Fail the msync or fdatasync at this flush call (1-based; both count, they are the device flushes)
+    /// with EIO; 0 never.</summary>
     public long FailFlushAt { get; set; }
     /// <summary>Fail the fsync at this sync call (1-based) with EIO; 0 never.</summary>
     public long FailSyncAt { get; set; }
@@ -51,7 +52,8 @@ public enum CrashKind
 /// </summary>
 /// <remarks>
 /// Modelled: spontaneous writeback of any dirty sector at any sync point; msync that makes only its range durable;
-/// fsync of everything; growth durable only through fsync; power loss at sector granularity (persist, drop or
+/// sync_file_range that writes any subset of its range's dirty sectors (or none) and promises nothing; fdatasync
+/// and fsync of everything, and the length; growth durable only through fsync; power loss at sector granularity (persist, drop or
 /// garbage); process kill (page cache survives); injected EIO and ENOSPC, after which the affected sectors are in
 /// a random state.
 /// </remarks>
@@ -70,7 +72,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     // so no later sync writes them until the process writes to them again. Value: their content at the failure.
     private readonly Dictionary<long, byte[]> _lost = new();
 
-    /// <summary>Called at the start of every msync, before any effect (tests use it to interleave threads).</summary>
+    /// <summary>Called at the start of every msync and fdatasync, before any effect (tests use it to interleave threads).</summary>
     public Action<long>? BeforeFlush { get; set; }
 
     public FaultPlan Plan { get; set; } = new();
@@ -84,8 +86,13 @@ internal sealed unsafe class SimulatedStorage : IStorage
     /// <summary>Every growth request that reached the device: the length asked for, and whether it was granted.</summary>
     public List<(long Length, bool Granted)> GrowRequests { get; } = new();
 
-    /// <summary>msync calls made so far (fault plans count flush calls from the storage's creation).</summary>
+    /// <summary>msync and fdatasync calls made so far (fault plans count flush calls from the storage's creation).</summary>
     public long FlushCalls => _flushCalls;
+    /// <summary>fdatasync calls made so far: one per one-flush commit, two per ordered commit.</summary>
+    public long SyncDataCalls => _syncDataCalls;
+    /// <summary>sync_file_range calls made so far.</summary>
+    public long WritebackCalls => _writebackCalls;
+    private long _syncDataCalls, _writebackCalls;
     public long SyncCalls => _syncCalls;
     public long GrowCalls => _growCalls;
 
@@ -234,6 +241,36 @@ internal sealed unsafe class SimulatedStorage : IStorage
             throw new StorageFailedException("simulated EIO from msync", 5);
         }
         Persist(offset, end);
+    }
+
+    /// <summary>
+    /// sync_file_range(WRITE): the kernel starts writing the range's dirty sectors; by the next sync point any subset
+    /// of them may be on disk, all or none. Nothing is promised, so a crash right after it (the next sync point)
+    /// sees the meta and the pages written back independently.
+    /// </summary>
+    public void StartWriteback(long offset, long length)
+    {
+        SyncPoint("sync_file_range");
+        _writebackCalls++;
+        double p = _rng.Next(3) switch { 0 => 0, 1 => 1, _ => 0.5 };
+        WriteBackRandomly(offset, offset + length, p);
+    }
+
+    /// <summary>fdatasync: every dirty sector and the live length become durable (one device flush).</summary>
+    public void SyncData()
+    {
+        BeforeFlush?.Invoke(_flushCalls + 1);
+        SyncPoint("fdatasync");
+        long call = ++_flushCalls;
+        _syncDataCalls++;
+        if (Plan.FailFlushAt == call)
+        {
+            FailRange(0, _liveLength); // unknown outcome: some sectors made it, some may be lost
+            if (_rng.Next(2) == 0) _durableLength = _liveLength;
+            throw new StorageFailedException("simulated EIO from fdatasync", 5);
+        }
+        Persist(0, _liveLength);
+        _durableLength = _liveLength;
     }
 
     public void Sync()

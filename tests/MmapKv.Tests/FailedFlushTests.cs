@@ -28,6 +28,16 @@ public class FailedFlushTests
             if (FailFlush) throw new StorageFailedException("simulated msync failure", 5);
             _inner.Flush(offset, length);
         }
+        public void StartWriteback(long offset, long length)
+        {
+            if (FailFlush) throw new StorageFailedException("simulated sync_file_range failure", 5);
+            _inner.StartWriteback(offset, length);
+        }
+        public void SyncData()
+        {
+            if (FailFlush) throw new StorageFailedException("simulated fdatasync failure", 5);
+            _inner.SyncData();
+        }
         public void Sync()
         {
             if (FailFlush) throw new StorageFailedException("simulated fsync failure", 5);

@@ -45,11 +45,13 @@ public class IoFaultTests
     }
 
     [Theory]
-    [InlineData(1)] // the data msync
-    [InlineData(2)] // the meta msync
-    public void Commit_MsyncFails_ThrowsStorageFailedAndPoisonsWritesUntilReopen(int failingCall)
+    [InlineData(false, 1)] // the one fdatasync of a listed commit
+    [InlineData(true, 1)]  // an ordered commit: the data fdatasync
+    [InlineData(true, 2)]  // an ordered commit: the meta fdatasync
+    public void Commit_SyncDataFails_ThrowsStorageFailedAndPoisonsWritesUntilReopen(bool ordered, int failingCall)
     {
         var (sim, db) = OpenWithData();
+        if (ordered) db.Pipeline.ListCapacity = 0;
         sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + failingCall, WritebackProbability = 0 };
         var tx = db.BeginWrite();
         tx.Put("doomed"u8, "v"u8);
@@ -64,7 +66,7 @@ public class IoFaultTests
     }
 
     [Fact]
-    public void Flush_MsyncFails_ForDeferredCommits_ThrowsAndPoisons()
+    public void Flush_SyncDataFails_ForDeferredCommits_ThrowsAndPoisons()
     {
         var (sim, db) = OpenWithData();
         sim.Plan.FailFlushAt = sim.FlushCalls + 1;
@@ -223,7 +225,9 @@ public class WritebackErrorRegressionTests
         }
         Commit(1);
         Commit(2);
-        // Round 3: the data msync succeeds, the meta msync fails and its sectors are lost (clean, unwritten).
+        // Round 3, committed in order: the data fdatasync succeeds, the meta fdatasync fails and its sectors are
+        // lost (clean, unwritten). D5 then retracts the meta from the map as well.
+        db.Pipeline.ListCapacity = 0;
         sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + 2, FailureLosesAll = true, WritebackProbability = 0 };
         Commit(3, expectFailure: true);
         try { db.Dispose(); } catch (StorageFailedException) { }
@@ -235,14 +239,73 @@ public class WritebackErrorRegressionTests
         db = KvDatabase.Open("sim", again, options);
         again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
         var tx4 = db.BeginWrite();
-        for (int i = 0; i < 300; i++) tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
+        var round4 = states[1].Clone();
+        for (int i = 0; i < 300; i++)
+        {
+            tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
+            round4.Tree("")[CrashRunner.Key(i)] = CrashRunner.Value(100, 4000 + i);
+        }
         Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
         try { db.Dispose(); } catch (Exception) { }
-        var final = again.AfterCrash(CrashKind.PowerLoss, 2, _ => true);
+        // Round 4's meta reaches the disk but none of its pages (its list must refuse it): the open falls back to
+        // the other slot, whose state must be whole although round 4 reused the pages round 3 freed.
+        var dirty = again.DirtySectors();
+        var final = again.AfterCrash(CrashKind.PowerLoss, 2, i => dirty[i] < 2 * 4096);
         again.Release();
-        // Round 2 was the last acknowledged commit; round 3 was published (and opened) but not acknowledged.
-        var candidates = new List<StateModel> { states[1], states[2] };
-        CrashRunner.VerifyRecovery(final, 4096, candidates, 0, 1);
+        // Round 2 was the last acknowledged commit; round 3 was published but not acknowledged; round 4 started.
+        var candidates = new List<StateModel> { states[1], states[2], round4 };
+        Assert.NotEqual(2, CrashRunner.VerifyRecovery(final, 4096, candidates, 0, 2));
+        final.Release();
+    }
+
+    /// <summary>
+    /// D5: the one fdatasync of a listed commit fails and every dirty sector is written off as clean, unwritten. The
+    /// meta was in the map before the sync, and the page cache still shows the commit's pages, so a reopen in the
+    /// same boot would verify the list from the cache and reuse pages the on-disk state needs. The failed flush
+    /// retracts the meta, so the reopen opens the older state; a power cut during the next commit then recovers it.
+    /// </summary>
+    [Fact]
+    public void ReopenAfterFailedSyncData_OpensTheOlderState()
+    {
+        var sim = CrashRunner.NewFormatted(4096, Capacity, 13);
+        var options = CrashRunner.Options(4096, Capacity);
+        var states = new List<StateModel>();
+        var db = KvDatabase.Open("sim", sim, options);
+        void Commit(int round, bool expectFailure = false)
+        {
+            var tx = db.BeginWrite();
+            for (int i = 0; i < 300; i++) tx.Put(CrashRunner.Key(i), CrashRunner.Value(100, round * 1000 + i));
+            if (expectFailure) Assert.Throws<StorageFailedException>(() => tx.Commit(Durability.Immediate));
+            else tx.Commit(Durability.Immediate);
+            using var r = db.BeginRead();
+            states.Add(StateModel.Read(r));
+        }
+        Commit(1);
+        Commit(2);
+        long durable = db.DurableTxnId;
+        sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + 1, FailureLosesAll = true, WritebackProbability = 0 };
+        Commit(3, expectFailure: true);
+        try { db.Dispose(); } catch (StorageFailedException) { }
+
+        var again = sim.AfterCrash(CrashKind.ProcessKill, 1);
+        sim.Release();
+        db = KvDatabase.Open("sim", again, options);
+        Assert.Equal(durable, db.LastTxnId); // not round 3, whose pages are in the cache only
+        again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
+        var tx4 = db.BeginWrite();
+        var round4 = states[1].Clone();
+        for (int i = 0; i < 300; i++)
+        {
+            tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
+            round4.Tree("")[CrashRunner.Key(i)] = CrashRunner.Value(100, 4000 + i);
+        }
+        Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
+        try { db.Dispose(); } catch (Exception) { }
+        // Lose every page of round 4 but keep its meta: the list must refuse it, and round 2 must be intact.
+        var dirty = again.DirtySectors();
+        var final = again.AfterCrash(CrashKind.PowerLoss, 2, i => dirty[i] < 2 * 4096);
+        again.Release();
+        Assert.Equal(0, CrashRunner.VerifyRecovery(final, 4096, new List<StateModel> { states[1], round4 }, 0, 1));
         final.Release();
     }
 }

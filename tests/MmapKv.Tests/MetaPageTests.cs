@@ -16,7 +16,7 @@ public unsafe class MetaPageTests
     public void MetaPage_FieldOffsetsAndSize_MatchTheFormat()
     {
         Assert.Equal(2, MetaPage.Count);
-        Assert.Equal(1u, MetaPage.FormatVersion);
+        Assert.Equal(2u, MetaPage.FormatVersion);
         Assert.Equal(0, MetaPage.MagicOffset);
         Assert.Equal(8, MetaPage.VersionOffset);
         Assert.Equal(12, MetaPage.PageSizeOffset);
@@ -26,7 +26,9 @@ public unsafe class MetaPageTests
         Assert.Equal(40, MetaPage.FreeMapPagesOffset);
         Assert.Equal(48, MetaPage.MainTreeOffset);
         Assert.Equal(96, MetaPage.CatalogTreeOffset);
-        Assert.Equal(144, MetaPage.ReservedOffset);
+        Assert.Equal(144, MetaPage.ListCountOffset);
+        Assert.Equal(148, MetaPage.ListChecksumOffset);
+        Assert.Equal(152, MetaPage.ReservedOffset);
         Assert.Equal(252, MetaPage.ChecksumOffset);
         Assert.Equal(256, MetaPage.Size);
         Assert.True(MetaPage.ReservedOffset <= MetaPage.ChecksumOffset, "the fields overlap the checksum");
@@ -142,7 +144,8 @@ public unsafe class MetaPageTests
 
     [Theory]
     [InlineData(0u)]
-    [InlineData(2u)]
+    [InlineData(1u)]
+    [InlineData(3u)]
     [InlineData(0xFFFFFFFFu)]
     public void MetaPage_TryRead_OtherVersionWithValidChecksum_SetsVersionMismatch(uint version)
     {

@@ -118,9 +118,9 @@ public class NotADatabaseTests
     }
 
     [Theory]
-    [InlineData(4096, 2u)]
+    [InlineData(4096, 1u)]
     [InlineData(4096, 0u)]
-    [InlineData(16384, 2u)]
+    [InlineData(16384, 1u)]
     [InlineData(65536, 0xFFFFFFFFu)]
     public void Open_BothMetaSlotsWithOtherFormatVersion_ThrowsIncompatibleFormat(int pageSize, uint version)
     {
@@ -152,8 +152,24 @@ public class NotADatabaseTests
         Patch(dir.File(), f =>
         {
             Array.Clear(f, SlotOffset(0, pageSize), MetaPage.Size);
-            SetMetaVersion(f, 1, pageSize, 2);
+            SetMetaVersion(f, 1, pageSize, 1);
         });
         AssertOpenFails<IncompatibleFormatException>(dir.File(), readOnly: true);
+    }
+
+    /// <summary>A file of format version 1 (before the commit list) is refused, and the message names both versions.</summary>
+    [Fact]
+    public void Open_Version1File_ThrowsIncompatibleFormatNamingBothVersions()
+    {
+        using var dir = new TempDir();
+        CreateTwoCommits(dir.File());
+        Patch(dir.File(), f =>
+        {
+            SetMetaVersion(f, 0, 4096, 1);
+            SetMetaVersion(f, 1, 4096, 1);
+        });
+        var e = Assert.Throws<IncompatibleFormatException>(() => KvDatabase.Open(dir.File()).Dispose());
+        Assert.Contains("format version 1", e.Message);
+        Assert.Contains("this build reads 2", e.Message);
     }
 }

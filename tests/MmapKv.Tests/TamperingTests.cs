@@ -35,6 +35,8 @@ public unsafe class TamperingTests
             *(ushort*)(slot + NodeLayout.SlotEntryOffset) = 4090; // key and value would run past the page
             PageHeader.SetChecksum(leaf, Checksum.OfPage(leaf, 4096));
         }
+        // The leaf belongs to the newest commit, whose list names it: forge that too, as a tamperer would.
+        TestData.ResealCommitList(bytes, TestData.NewestSlot(bytes, 4096), 4096);
         File.WriteAllBytes(path, bytes);
         using (var db = KvDatabase.Open(path))
         {

@@ -39,6 +39,26 @@ internal static class TestData
             Checksum.Compute(file.AsSpan(o, MetaPage.ChecksumOffset)));
     }
 
+    /// <summary>
+    /// Recomputes the commit list of <paramref name="slot"/> (every listed page's checksum, the list's checksum, the
+    /// record's checksum) after a test changed listed pages, as a tamperer who forges checksums would. Without it
+    /// the open refuses the slot and opens the older state (D1), and the damage under test is never read.
+    /// </summary>
+    internal static void ResealCommitList(byte[] file, int slot, int pageSize)
+    {
+        int o = SlotOffset(slot, pageSize);
+        int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(o + MetaPage.ListCountOffset));
+        var list = file.AsSpan(o + CommitList.Offset, count * CommitList.EntrySize);
+        for (int i = 0; i < count; i++)
+        {
+            long id = BinaryPrimitives.ReadInt64LittleEndian(list[(i * CommitList.EntrySize)..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(list[(i * CommitList.EntrySize + CommitList.PageIdSize)..],
+                Checksum.Compute(file.AsSpan((int)(id * pageSize), pageSize)));
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(o + MetaPage.ListChecksumOffset), Checksum.Compute(list));
+        RecomputeMetaChecksum(file, slot, pageSize);
+    }
+
     internal static void SetMetaVersion(byte[] file, int slot, int pageSize, uint version)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(SlotOffset(slot, pageSize) + MetaPage.VersionOffset), version);

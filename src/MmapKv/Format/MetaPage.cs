@@ -4,7 +4,8 @@ namespace MmapKv.Format;
 
 /// <summary>
 /// The two meta slots at pages 0 and 1 (docs/format.md §6). A meta record is 256 bytes at the start of its page;
-/// the rest of the page is zero. The CRC32C in the last four bytes covers the 252 before it.
+/// the commit list (<see cref="CommitList"/>, §6.4) follows it, and the rest of the page is zero. The CRC32C in the
+/// record's last four bytes covers the 252 before it, including the list's length and checksum.
 /// </summary>
 internal static unsafe class MetaPage
 {
@@ -14,7 +15,9 @@ internal static unsafe class MetaPage
     /// <summary>PNG-style magic: a high byte, a name, CR LF, EOF and LF, so text-mode mangling is detected.</summary>
     public const ulong Magic = 0x0A1A0A0D564B4D89UL; // bytes 89 'M' 'K' 'V' 0D 0A 1A 0A
 
-    public const uint FormatVersion = 1;
+    /// <summary>2: the meta page carries the commit list (§6.4), so a commit needs one device flush. Version 1 files
+    /// are refused (§10): their meta records were trusted without one.</summary>
+    public const uint FormatVersion = 2;
 
     public const int MagicOffset = 0;                                   // u64
     public const int VersionOffset = MagicOffset + 8;                   // u32
@@ -25,12 +28,17 @@ internal static unsafe class MetaPage
     public const int FreeMapPagesOffset = FreeMapPageOffset + 8;      // u64 pages in the directory run
     public const int MainTreeOffset = FreeMapPagesOffset + 8;          // TreeDescriptor
     public const int CatalogTreeOffset = MainTreeOffset + TreeDescriptor.Size; // TreeDescriptor
-    public const int ReservedOffset = CatalogTreeOffset + TreeDescriptor.Size; // zero up to the checksum
+    public const int ListCountOffset = CatalogTreeOffset + TreeDescriptor.Size; // u32 entries in the commit list, 0: ordered commit
+    public const int ListChecksumOffset = ListCountOffset + 4;         // u32 CRC32C of the commit list's entries
+    public const int ReservedOffset = ListChecksumOffset + 4;          // zero up to the checksum
     public const int ChecksumOffset = 252;                              // u32 CRC32C of bytes [0, 252)
     public const int Size = ChecksumOffset + 4;
 
-    /// <summary>Writes <paramref name="meta"/> into a meta record buffer, checksum last.</summary>
-    public static void Write(byte* slot, in MetaRecord meta)
+    /// <summary>Writes <paramref name="meta"/> into a meta record buffer with an empty commit list, checksum last.</summary>
+    public static void Write(byte* slot, in MetaRecord meta) => Write(slot, meta, 0, 0);
+
+    /// <summary>Writes <paramref name="meta"/> and the length and checksum of the commit list that follows it, checksum last.</summary>
+    public static void Write(byte* slot, in MetaRecord meta, int listCount, uint listChecksum)
     {
         new Span<byte>(slot, Size).Clear();
         Unsafe.WriteUnaligned(slot + MagicOffset, Magic);
@@ -42,8 +50,23 @@ internal static unsafe class MetaPage
         Unsafe.WriteUnaligned(slot + FreeMapPagesOffset, meta.FreeMapPages);
         meta.Main.Write(slot + MainTreeOffset);
         meta.Catalog.Write(slot + CatalogTreeOffset);
+        Unsafe.WriteUnaligned(slot + ListCountOffset, (uint)listCount);
+        Unsafe.WriteUnaligned(slot + ListChecksumOffset, listChecksum);
         Unsafe.WriteUnaligned(slot + ChecksumOffset, Checksum.Compute(slot, ChecksumOffset));
     }
+
+    /// <summary>The commit list's length and checksum, from a record that <see cref="TryRead"/> accepted.</summary>
+    public static (long Count, uint Checksum) ListOf(byte* slot) =>
+        (Unsafe.ReadUnaligned<uint>(slot + ListCountOffset), Unsafe.ReadUnaligned<uint>(slot + ListChecksumOffset));
+
+    /// <summary>
+    /// The txn id of a record whose magic and checksum are intact, whether or not it passes the other checks; null
+    /// otherwise. The open uses it to find a refused record that could become acceptable later (D4).
+    /// </summary>
+    public static long? ChecksummedTxn(byte* slot) =>
+        Unsafe.ReadUnaligned<ulong>(slot + MagicOffset) == Magic
+        && Unsafe.ReadUnaligned<uint>(slot + ChecksumOffset) == Checksum.Compute(slot, ChecksumOffset)
+            ? Unsafe.ReadUnaligned<long>(slot + TxnIdOffset) : null;
 
     /// <summary>
     /// Reads and validates one slot. Returns null and sets <paramref name="problem"/> when the slot is not a valid

@@ -1,13 +1,14 @@
 namespace MmapKv.Format;
 
 /// <summary>
-/// Chooses the meta slot to open (docs/format.md §6.2): of the slots that validate, the one with the highest
-/// transaction id. A torn or damaged slot is skipped, so the previous commit is used.
+/// Chooses the meta slot to open (docs/format.md §6.2): of the slots that validate and whose commit list verifies
+/// (D1), the one with the highest transaction id. A torn or damaged slot, or one whose last commit did not fully
+/// reach the disk, is skipped, so the previous commit is used.
 /// </summary>
 internal static unsafe class MetaSelector
 {
     /// <summary>Selects from the first <paramref name="length"/> bytes of the file, mapped at <paramref name="file"/>.</summary>
-    public static (MetaRecord Meta, int Slot) Select(byte* file, long length)
+    public static MetaSelection Select(byte* file, long length)
     {
         if (length < MetaPage.Size)
             Corrupt.Throw($"The file is {length} bytes, too small to be an MmapKv database.");
@@ -34,7 +35,35 @@ internal static unsafe class MetaSelector
         {
             Corrupt.Throw($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
         }
-        if (slot1 is null || (slot0 is { } a && a.TxnId >= slot1.Value.TxnId)) return (slot0!.Value, 0);
-        return (slot1.Value, 1);
+        // Newest first; on a tie (which a correct writer produces only as the open's copy, D4), slot 0.
+        bool oneFirst = slot1 is { } b && (slot0 is null || b.TxnId > slot0.Value.TxnId);
+        int first = oneFirst ? 1 : 0;
+        int pageSize = (slot0 ?? slot1)!.Value.PageSize;
+        string? refused = null;
+        foreach (int slot in new[] { first, 1 - first })
+        {
+            if ((slot == 0 ? slot0 : slot1) is not { } meta) continue;
+            string? listProblem = CommitList.Verify(file, file + (long)slot * pageSize, meta);
+            if (listProblem is not null)
+            {
+                refused ??= $"slot {slot}: {listProblem}";
+                continue;
+            }
+            // The other slot matters if it holds an intact record newer than the chosen one that was refused: its
+            // pages are free in the chosen state, and once they are rewritten it could pass later (D4).
+            byte* other = file + (long)(1 - slot) * pageSize;
+            bool refusedNewer = length >= (long)(1 - slot) * pageSize + MetaPage.Size
+                && MetaPage.ChecksummedTxn(other) is { } t && t > meta.TxnId;
+            return new MetaSelection(meta, slot, refusedNewer);
+        }
+        Corrupt.Throw($"Neither meta page describes a state that is whole on disk ({refused}; slot 0: {problem0 ?? "valid"}; slot 1: {problem1 ?? "valid"}).");
+        return default;
     }
 }
+
+/// <summary>The outcome of <see cref="MetaSelector.Select"/>.</summary>
+/// <param name="Meta">The state to open.</param>
+/// <param name="Slot">The slot that holds it.</param>
+/// <param name="RefusedNewer">The other slot holds an intact record with a higher txn id that was refused (it
+/// failed M1–M4 or its commit list did not verify); a read-write open must overwrite it before reusing pages (D4).</param>
+internal readonly record struct MetaSelection(MetaRecord Meta, int Slot, bool RefusedNewer);

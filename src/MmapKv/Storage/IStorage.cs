@@ -13,7 +13,11 @@ namespace MmapKv.Storage;
 /// through the map below <see cref="Length"/> cannot fail for lack of space.</item>
 /// <item>S3: after <see cref="Flush"/> returns, the given range is durable. Nothing else is promised about order:
 /// any other dirty byte may reach the disk earlier or later.</item>
-/// <item>S4: a failed <see cref="Flush"/> or <see cref="Sync"/> leaves the range in an unknown state.</item>
+/// <item>S4: a failed <see cref="Flush"/>, <see cref="StartWriteback"/>, <see cref="SyncData"/> or <see cref="Sync"/>
+/// leaves its range in an unknown state.</item>
+/// <item>S5: after <see cref="SyncData"/> returns, every byte written through the map before the call, and the file
+/// length, are durable (one device cache flush). <see cref="StartWriteback"/> promises nothing by itself: it may
+/// write any part of its range, or none.</item>
 /// </list>
 /// </remarks>
 internal unsafe interface IStorage : IDisposable
@@ -56,6 +60,20 @@ internal unsafe interface IStorage : IDisposable
 
     /// <summary>Writes back the byte range (msync) and waits for it to be durable.</summary>
     void Flush(long offset, long length);
+
+    /// <summary>
+    /// Starts writing back the dirty pages of the byte range without waiting and without a device cache flush
+    /// (Linux: <c>sync_file_range(SYNC_FILE_RANGE_WRITE)</c>), so that the <see cref="SyncData"/> that follows finds
+    /// the I/O under way. Where there is no such call, the range is written back synchronously (msync), which
+    /// writes the data but, on macOS, does not flush the drive cache either (docs/durability.md §9 A5).
+    /// </summary>
+    void StartWriteback(long offset, long length);
+
+    /// <summary>
+    /// Makes every byte written so far durable, and the file length with it, in one device flush (Linux:
+    /// <c>fdatasync</c>, which writes the inode only when the size changed; elsewhere <c>fsync</c>).
+    /// </summary>
+    void SyncData();
 
     /// <summary>Makes everything written so far durable, data and file length (fsync).</summary>
     void Sync();

@@ -37,6 +37,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
 
+    [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
+    public static partial int Fdatasync(int fd);
+
+    /// <summary>Linux only. Starts writeback of a byte range of the file without waiting and without a device flush.</summary>
+    [LibraryImport(Lib, EntryPoint = "sync_file_range", SetLastError = true)]
+    public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
     [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int Ftruncate(int fd, long length);
 
@@ -100,6 +107,7 @@ internal static unsafe partial class Libc
         public const int PROT_WRITE = 2;
         public const int MAP_SHARED = 1;
         public static readonly int MS_SYNC = IsMac ? 0x10 : 4;
+        public const uint SYNC_FILE_RANGE_WRITE = 2;
         public const int MADV_RANDOM = 1;
         public const int LOCK_SH = 1;
         public const int LOCK_EX = 2;

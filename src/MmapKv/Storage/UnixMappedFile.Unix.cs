@@ -204,6 +204,30 @@ internal sealed unsafe class UnixMappedFile : IStorage
         if (Libc.Msync((nint)(_base + start), (nuint)(end - start), MS_SYNC) != 0) throw Failure("msync");
     }
 
+    public void StartWriteback(long offset, long length)
+    {
+        long end = Math.Min(offset + length, _length);
+        if (end <= offset) return;
+        if (IsMac)
+        {
+            // No sync_file_range: write the range back synchronously. On macOS msync does not flush the drive
+            // cache, so this is no extra device flush; SyncData's fsync follows (and durability against a power
+            // cut there needs F_FULLFSYNC, §9 A5).
+            Flush(offset, end - offset);
+            return;
+        }
+        // Only starts the I/O: the one fdatasync that follows waits for it and flushes the device cache once.
+        if (Libc.SyncFileRange(_fd, offset, end - offset, SYNC_FILE_RANGE_WRITE) != 0) throw Failure("sync_file_range");
+    }
+
+    public void SyncData()
+    {
+        // fdatasync writes every dirty page of the file (mapped ones included: the kernel tracks a shared
+        // mapping's dirty pages in the page cache), and the inode too when the size changed, then flushes the
+        // device cache once. macOS has no fdatasync in its headers; fsync there is the same promise.
+        if ((IsMac ? Libc.Fsync(_fd) : Libc.Fdatasync(_fd)) != 0) throw Failure(IsMac ? "fsync" : "fdatasync");
+    }
+
     public void Sync()
     {
         if (Libc.Fsync(_fd) != 0) throw Failure("fsync");

@@ -4,26 +4,32 @@ using MmapKv.Storage;
 namespace MmapKv.Transactions;
 
 /// <summary>
-/// Makes commits durable: the ordered-msync protocol of docs/format.md §8, shared by every committer (group commit).
+/// Makes commits durable: the one-flush protocol of docs/durability.md §3.2 (format.md §8), shared by every
+/// committer (group commit).
 /// </summary>
 /// <remarks>
 /// A commit hands over its meta record and dirty page ranges and is then visible in memory. A flush takes every
 /// commit handed over since the last durable one and
 /// <list type="number">
-/// <item>msyncs the span of their pages (one call, so one device flush; never the whole map),</item>
-/// <item>writes the newest meta record into the slot that does not hold the durable meta,</item>
-/// <item>msyncs that meta page.</item>
+/// <item>lists the pages of the batch that the newest state uses, with their checksums (the commit list),</item>
+/// <item>writes the newest meta record and that list into the slot that does not hold the durable meta,</item>
+/// <item>starts writeback of the batch's ranges and that slot, then issues one device flush (SyncData).</item>
 /// </list>
-/// Invariant D1: a meta record reaches the map only after every page it references is durable. So a meta slot in
-/// the map or on disk is always complete, whatever the OS writes back and whenever the machine stops.
-/// Invariant D2: after a failed msync or fsync the outcome is unknown, so the pipeline is poisoned: no later flush
-/// writes a meta record, and new writes are refused until the database is reopened.
+/// Invariant D1: the open trusts a record with a list only if every listed page is on disk as sealed, so the meta
+/// may reach the disk before its pages. A batch too large for the list is committed in order instead (pages, one
+/// flush, then the meta, a second flush). D3: the slot holding the durable meta is written only after a newer meta
+/// is durable. D5: a failed flush retracts its meta from the map. D2: after a failed sync the outcome is unknown,
+/// so the pipeline is poisoned: no later flush writes a meta record, and new writes are refused until reopen.
+/// Group commit: one committer at a time leads; it flushes while other committers wait for txns not yet durable
+/// (up to <see cref="MaxLeadRounds"/> flushes past its own), and every flush wakes all its waiters at once.
 /// </remarks>
-internal sealed class CommitPipeline : IDisposable
+internal sealed unsafe class CommitPipeline : IDisposable
 {
     private readonly IStorage _storage;
     private readonly int _pageSize;
-    private readonly object _gate = new();          // guards the five fields below
+    private readonly object _gate = new();          // guards the seven fields below; waiters wait on it
+    private bool _leading;                           // a committer is leading flushes (group commit)
+    private long _wanted;                            // the newest txn any committer waits for
     private List<(long First, long Pages)> _ranges = new();
     private MetaRecord _latest;
     private bool _hasPending;
@@ -41,7 +47,17 @@ internal sealed class CommitPipeline : IDisposable
         _pageSize = pageSize;
         _durableTxn = _latestTxn = _flushedTxn = durableTxn;
         _durableSlot = durableSlot;
+        ListCapacity = CommitList.Capacity(pageSize);
     }
+
+    /// <summary>
+    /// Most pages a commit list may name; a batch with more is committed in order (two device flushes). The meta
+    /// page's room by default; tests lower it to exercise the ordered form.
+    /// </summary>
+    internal int ListCapacity { get; set; }
+
+    /// <summary>Flushes a leader makes past its own commit while others wait, before it hands the lead over.</summary>
+    private const int MaxLeadRounds = 4;
 
     public long DurableTxn => Volatile.Read(ref _durableTxn);
 
@@ -78,15 +94,67 @@ internal sealed class CommitPipeline : IDisposable
         }
     }
 
-    /// <summary>Returns once <paramref name="txnId"/> (and everything before it) is durable, flushing if needed.</summary>
+    /// <summary>
+    /// Returns once <paramref name="txnId"/> (and everything before it) is durable. If no flush is being led, this
+    /// committer leads; otherwise it waits for the leader's flushes, each of which wakes every waiter at once, and
+    /// takes over the lead if the leader stops before its txn is durable.
+    /// </summary>
     public void WaitDurable(long txnId)
     {
-        while (DurableTxn < txnId)
+        while (true)
         {
-            ThrowIfPoisoned();
+            lock (_gate)
+            {
+                if (txnId > _wanted) _wanted = txnId;
+                while (true)
+                {
+                    if (DurableTxn >= txnId) return;
+                    ThrowIfPoisoned();
+                    if (!_leading) break;
+                    Monitor.Wait(_gate);
+                }
+                _leading = true;
+            }
+            Lead(txnId);
+        }
+    }
+
+    /// <summary>
+    /// Flushes until nothing another committer waits for is pending, or until <see cref="MaxLeadRounds"/> flushes
+    /// past <paramref name="txnId"/>. Fails only if <paramref name="txnId"/> itself did not become durable: a later
+    /// round's failure is recorded as the poison, which its own waiters then report.
+    /// </summary>
+    private void Lead(long txnId)
+    {
+        try
+        {
             _flushLock.Wait();
-            try { if (DurableTxn < txnId) FlushLocked(); }
+            try
+            {
+                for (int round = 0; ; round++)
+                {
+                    FlushLocked();
+                    lock (_gate)
+                    {
+                        Monitor.PulseAll(_gate); // releases every waiter this flush made durable
+                        if (!_hasPending || _wanted <= _durableTxn) break;
+                        if (_durableTxn >= txnId && round >= MaxLeadRounds) break;
+                    }
+                }
+            }
             finally { _flushLock.Release(); }
+        }
+        catch (Exception) when (DurableTxn >= txnId)
+        {
+            // This commit is durable; the failure of a later round is the poison the other waiters now throw.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _leading = false;
+                Monitor.PulseAll(_gate);
+            }
         }
     }
 
@@ -200,7 +268,7 @@ internal sealed class CommitPipeline : IDisposable
     {
         // Checked under the flush lock (D2): a committer that queued behind a flush which then failed must not
         // write a meta record. Its batch may reference pages of the failed batch that never reached the disk and
-        // that the kernel now considers clean, so a later msync would not write them either.
+        // that the kernel now considers clean, so a later sync would not write them either.
         ThrowIfPoisoned();
         List<(long First, long Pages)> ranges;
         MetaRecord meta;
@@ -209,39 +277,56 @@ internal sealed class CommitPipeline : IDisposable
             if (!_hasPending) return;
             ranges = _ranges;
             meta = _latest;
-            // Under the gate, like Enqueue: a commit handed over after this point is newer than the meta taken here.
+            // Under the gate, like Enqueue: a commit handed over after this point is newer than the meta taken
+            // here. Set before the meta is written, so R2b never lets a writer rewrite a page this meta reaches.
             Volatile.Write(ref _flushedTxn, meta.TxnId);
             _ranges = new();
             _hasPending = false;
             _pendingPages = 0;
         }
+        // The slot not holding the durable meta (D3): whatever this flush leaves there, torn or unverifiable, the
+        // durable meta survives in the other one.
+        int slot = 1 - _durableSlot;
+        bool metaWritten = false;
         try
         {
-            // 1. Data first (D1), in one msync spanning this flush's pages. Each msync call ends in a device cache
-            //    flush, so one call over the span is far cheaper than one per range; the kernel writes only the
-            //    dirty pages inside it. Anything else dirty in the span is either ours or a page no durable state
-            //    references (quarantine), so writing it early is harmless.
-            long low = long.MaxValue, high = long.MinValue;
-            foreach (var (first, pages) in ranges)
+            var merged = CommitListBuilder.Coalesce(ranges);
+            var list = CommitListBuilder.Build(_storage.Base, meta, merged, ListCapacity);
+            if (list is null)
             {
-                low = Math.Min(low, first);
-                high = Math.Max(high, first + pages);
+                // Ordered: too many pages to list, so the pages are made durable before the meta exists (D1).
+                StartWriteback(merged);
+                _storage.SyncData();
+                metaWritten = true;
+                MetaSlots.Write(_storage, slot, meta);
             }
-            if (high > low) _storage.Flush(low * _pageSize, (high - low) * _pageSize);
-
-            // 2–3. The meta goes into the slot not holding the durable meta: if this write tears, that one survives.
-            int slot = 1 - _durableSlot;
-            MetaSlots.Write(_storage, slot, meta);
-            _storage.Flush((long)slot * _pageSize, _pageSize);
+            else
+            {
+                metaWritten = true;
+                MetaSlots.WriteWithList(_storage, slot, meta, list);
+                StartWriteback(merged);
+            }
+            // One device flush for the meta (and, with a list, for the pages too). Every StartWriteback before it
+            // only starts I/O; none of them flushes the device cache.
+            _storage.StartWriteback((long)slot * _pageSize, _pageSize);
+            _storage.SyncData();
             _durableSlot = slot;
             Volatile.Write(ref _durableTxn, meta.TxnId);
             Interlocked.Increment(ref _flushCount);
         }
         catch (Exception e)
         {
-            _poison = e;
+            _poison ??= e;
+            // D5: the record must not stay in the page cache, where a reopen in this boot would verify its pages
+            // from the cache although the kernel may have written them off as clean without writing them.
+            if (metaWritten) MetaSlots.Retract(_storage, slot, _pageSize);
             throw;
         }
+    }
+
+    private void StartWriteback(List<(long First, long Pages)> ranges)
+    {
+        foreach (var (first, pages) in ranges) _storage.StartWriteback(first * _pageSize, pages * _pageSize);
     }
 
     /// <summary>Stops the flusher thread (after it served every waiter) and releases the locks.</summary>

@@ -5,22 +5,60 @@ namespace MmapKv.Transactions;
 
 /// <summary>
 /// The two meta slots (docs/format.md §6) read and written through the storage. The record's encoding and the
-/// choice of slot are pure functions of bytes (<see cref="MetaPage"/>, <see cref="MetaSelector"/>); this is where
-/// they meet the file.
+/// choice of slot are pure functions of bytes (<see cref="MetaPage"/>, <see cref="CommitList"/>,
+/// <see cref="MetaSelector"/>); this is where they meet the file.
 /// </summary>
 internal static unsafe class MetaSlots
 {
     /// <summary>Chooses the slot to open (§6.2) from the file as the storage maps it.</summary>
-    public static (MetaRecord Meta, int Slot) Select(IStorage storage) => MetaSelector.Select(storage.Base, storage.Length);
+    public static MetaSelection Select(IStorage storage) => MetaSelector.Select(storage.Base, storage.Length);
+
+    /// <summary>Writes <paramref name="meta"/> with an empty commit list (an ordered commit, or a new file).</summary>
+    public static void Write(IStorage storage, int slot, in MetaRecord meta) =>
+        WriteWithList(storage, slot, meta, Array.Empty<(long, uint)>());
 
     /// <summary>
-    /// Writes the record for <paramref name="meta"/> into <paramref name="slot"/> as one store of the whole record
-    /// (see <see cref="IStorage.Write"/>).
+    /// Writes the whole meta page of <paramref name="slot"/>: the record for <paramref name="meta"/>, the commit
+    /// list, and zeros to the end of the page, as one store (see <see cref="IStorage.Write"/>). The record's
+    /// checksum covers the list's checksum, so a page torn anywhere is refused at open.
     /// </summary>
-    public static void Write(IStorage storage, int slot, in MetaRecord meta)
+    public static void WriteWithList(IStorage storage, int slot, in MetaRecord meta, IReadOnlyList<(long Page, uint Crc)> list)
     {
-        byte* record = stackalloc byte[MetaPage.Size];
-        MetaPage.Write(record, meta);
-        storage.Write((long)slot * meta.PageSize, new ReadOnlySpan<byte>(record, MetaPage.Size));
+        var page = new byte[meta.PageSize];
+        fixed (byte* p = page)
+        {
+            uint listChecksum = CommitList.Write(p + CommitList.Offset, list);
+            MetaPage.Write(p, meta, list.Count, listChecksum);
+        }
+        storage.Write((long)slot * meta.PageSize, page);
+    }
+
+    /// <summary>
+    /// D5: replaces the record a failed flush wrote into <paramref name="slot"/> with zeros in the map, so that no
+    /// open, in this boot or after a power cut, can choose it (the slot holding the durable meta is untouched).
+    /// </summary>
+    public static void Retract(IStorage storage, int slot, int pageSize) =>
+        storage.Write((long)slot * pageSize, new byte[MetaPage.Size]);
+
+    /// <summary>
+    /// Quarantine rule at open (R2, D4): everything the opened meta marks free will be reused, so the opened state
+    /// must be durable first. It may not be: a process killed before its flush's fdatasync returned leaves the
+    /// meta in the page cache only; and after a failed sync the kernel may hold the meta page as clean though it
+    /// never reached the disk, so a plain fsync would not write it. Rewriting the page (same bytes) dirties it
+    /// again, and the fsync then writes it together with anything else still dirty.
+    /// Then, if the other slot holds a newer record that was refused, it is overwritten with a copy of the chosen
+    /// page and synced again, still before any reuse: the refused record's pages are free in the opened state,
+    /// and once rewritten they could verify by accident (or the record pass M2 after a growth) and win. The copy
+    /// is written only after the chosen record is durable, so a power cut in between always leaves one of them.
+    /// </summary>
+    public static void MakeDurable(IStorage storage, in MetaSelection chosen)
+    {
+        int pageSize = chosen.Meta.PageSize;
+        var page = new ReadOnlySpan<byte>(storage.Base + (long)chosen.Slot * pageSize, pageSize).ToArray();
+        storage.Write((long)chosen.Slot * pageSize, page);
+        storage.Sync();
+        if (!chosen.RefusedNewer) return;
+        storage.Write((long)(1 - chosen.Slot) * pageSize, page);
+        storage.Sync();
     }
 }

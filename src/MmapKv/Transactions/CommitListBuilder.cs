@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+using MmapKv.Format;
+using MmapKv.FreeSpace;
+
+namespace MmapKv.Transactions;
+
+/// <summary>
+/// Builds the commit list of a flush (docs/durability.md §3.2 step 1, format.md §6.4): every page the batch wrote
+/// that the flushed state still uses, with the checksum of its bytes.
+/// </summary>
+/// <remarks>
+/// Why only pages in use: a page the batch wrote and freed again may already be rewritten by a later writer (R2b
+/// lets it, because its writer is newer than the meta the previous flush took), so its bytes are not stable and
+/// listing them could refuse a state that is whole. A page in use in the flushed state is sealed and stays as it is
+/// until a newer state is durable (W1, R2), so its checksum stays true as long as the state can be recovered. The
+/// flushed state's free map says which pages are in use; it was written by the newest commit of the batch and is
+/// part of that state, so it is read here without verification.
+/// </remarks>
+internal static unsafe class CommitListBuilder
+{
+    /// <summary>
+    /// The list for the state <paramref name="meta"/> given the batch's sorted, coalesced page
+    /// <paramref name="ranges"/>, or null when more than <paramref name="capacity"/> pages would be listed (the
+    /// flush then commits in order, with an empty list).
+    /// </summary>
+    public static List<(long Page, uint Crc)>? Build(byte* map, in MetaRecord meta, List<(long First, long Pages)> ranges, int capacity)
+    {
+        int pageSize = meta.PageSize;
+        long total = 0;
+        foreach (var (_, pages) in ranges) total += pages;
+        var list = new List<(long, uint)>((int)Math.Min(total, capacity + 1L));
+        byte* directory = meta.FreeMapPage == 0 ? null : map + meta.FreeMapPage * pageSize;
+        long bitsPerBitmap = FreeMap.BitsPerPage(pageSize);
+        foreach (var (first, pages) in ranges)
+        {
+            for (long id = first; id < first + pages; id++)
+            {
+                if (directory != null && IsFree(map, directory, bitsPerBitmap, pageSize, id)) continue;
+                if (list.Count == capacity) return null;
+                list.Add((id, CommitList.OfPage(map + id * pageSize, pageSize)));
+            }
+        }
+        return list;
+    }
+
+    private static bool IsFree(byte* map, byte* directory, long bitsPerBitmap, int pageSize, long id)
+    {
+        long index = id / bitsPerBitmap, bit = id % bitsPerBitmap;
+        long bitmapId = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size + FreeMap.CountSize + index * FreeMap.IdSize);
+        byte* bitmap = map + bitmapId * pageSize;
+        return (bitmap[PageHeader.Size + (bit >> 3)] >> (int)(bit & 7) & 1) != 0;
+    }
+
+    /// <summary>Sorts and merges page ranges that overlap or touch (a batch's commits may each have written the same page).</summary>
+    public static List<(long First, long Pages)> Coalesce(List<(long First, long Pages)> ranges)
+    {
+        var sorted = new List<(long First, long Pages)>(ranges);
+        sorted.Sort();
+        var merged = new List<(long First, long Pages)>(sorted.Count);
+        foreach (var (first, pages) in sorted)
+        {
+            if (merged.Count > 0 && first <= merged[^1].First + merged[^1].Pages)
+            {
+                var last = merged[^1];
+                merged[^1] = (last.First, Math.Max(last.First + last.Pages, first + pages) - last.First);
+            }
+            else merged.Add((first, pages));
+        }
+        return merged;
+    }
+}
