@@ -1,7 +1,7 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
+using System.Globalization;
 using Microsoft.Extensions.Options;
+using MmapKv.Simulation;
 
 namespace MmapKv.Caching.Tests;
 
@@ -46,32 +46,5 @@ public sealed class CrashTests
         Assert.True(seen > 0, "no entry survived any kill: the child wrote nothing durable");
     }
 
-    private static void KillDuring(string path, TimeSpan after)
-    {
-        var psi = new ProcessStartInfo("dotnet", [ChildDll, "crash", path])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var child = Process.Start(psi)!;
-        var firstAck = new ManualResetEventSlim();
-        var errors = new StringBuilder();
-        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
-        child.BeginErrorReadLine();
-        var reader = Task.Run(() =>
-        {
-            string? line;
-            while ((line = child.StandardOutput.ReadLine()) is not null)
-                if (line.StartsWith("ACK ", StringComparison.Ordinal)) firstAck.Set();
-        });
-        bool started = firstAck.Wait(TimeSpan.FromSeconds(60));
-        if (started) Thread.Sleep(after);
-        bool exitedEarly = child.HasExited;
-        try { child.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        child.WaitForExit();
-        reader.Wait(TimeSpan.FromSeconds(10));
-        Assert.True(started, "the child did not start writing: " + errors);
-        Assert.False(exitedEarly, $"the child exited by itself: {errors}");
-    }
+    private static void KillDuring(string path, TimeSpan after) => KillHarness.KillAfterFirstAck([ChildDll, "crash", path], after);
 }

@@ -18,14 +18,33 @@ public static class KillHarness
     /// <summary>Starts the child, kills it with SIGKILL <paramref name="after"/> its first acknowledgement; returns the highest acknowledged commit.</summary>
     public static long RunAndKill(string childDll, string db, long first, int threads, TimeSpan after, out long acks)
     {
-        var psi = new ProcessStartInfo("dotnet", new[] { childDll, db, first.ToString(System.Globalization.CultureInfo.InvariantCulture), threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        long max = first - 1, count = 0;
+        KillAfterFirstAck([childDll, db, first.ToString(System.Globalization.CultureInfo.InvariantCulture), threads.ToString(System.Globalization.CultureInfo.InvariantCulture)], after, ack =>
+        {
+            long n = long.Parse(ack, provider: System.Globalization.CultureInfo.InvariantCulture);
+            Interlocked.Increment(ref count);
+            long seen;
+            while ((seen = Interlocked.Read(ref max)) < n && Interlocked.CompareExchange(ref max, n, seen) != seen) { }
+        });
+        acks = Interlocked.Read(ref count);
+        return Interlocked.Read(ref max);
+    }
+
+    /// <summary>
+    /// Runs <c>dotnet <paramref name="args"/></c>, waits for its first "ACK ..." line on stdout (at most 60 s), lets it
+    /// run <paramref name="after"/> more, and kills it with SIGKILL. Every acknowledgement's text after "ACK " goes to
+    /// <paramref name="onAck"/> (on a reader thread). Throws <see cref="InvariantViolation"/> if the child never
+    /// acknowledged or exited by itself before the kill.
+    /// </summary>
+    public static void KillAfterFirstAck(string[] args, TimeSpan after, Action<string>? onAck = null)
+    {
+        var psi = new ProcessStartInfo("dotnet", args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
         using var child = Process.Start(psi)!;
-        long max = first - 1, count = 0;
         var firstAck = new ManualResetEventSlim();
         var errors = new StringBuilder();
         child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
@@ -36,10 +55,7 @@ public static class KillHarness
             while ((line = child.StandardOutput.ReadLine()) is not null)
             {
                 if (!line.StartsWith("ACK ", StringComparison.Ordinal)) continue;
-                long n = long.Parse(line.AsSpan(4), provider: System.Globalization.CultureInfo.InvariantCulture);
-                Interlocked.Increment(ref count);
-                long seen;
-                while ((seen = Interlocked.Read(ref max)) < n && Interlocked.CompareExchange(ref max, n, seen) != seen) { }
+                onAck?.Invoke(line[4..]);
                 firstAck.Set();
             }
         });
@@ -51,8 +67,6 @@ public static class KillHarness
         reader.Wait(TimeSpan.FromSeconds(10));
         if (!started) throw new InvariantViolation("the child did not start committing: " + errors);
         if (exitedEarly) throw new InvariantViolation($"the child exited by itself (code {child.ExitCode}): {errors}");
-        acks = Interlocked.Read(ref count);
-        return Interlocked.Read(ref max);
     }
 
     /// <summary>
