@@ -210,50 +210,18 @@ public class WritebackErrorRegressionTests
     [Fact]
     public void ReopenAfterFailedMetaMsync_MakesTheOpenedStateDurable()
     {
-        var sim = CrashRunner.NewFormatted(4096, Capacity, 11);
-        var options = CrashRunner.Options(4096, Capacity);
-        var states = new List<StateModel>();
-        var db = KvDatabase.Open("sim", sim, options);
-        void Commit(int round, bool expectFailure = false)
-        {
-            var tx = db.BeginWrite();
-            for (int i = 0; i < 300; i++) tx.Put(CrashRunner.Key(i), CrashRunner.Value(100, round * 1000 + i));
-            if (expectFailure) Assert.Throws<StorageFailedException>(() => tx.Commit(Durability.Immediate));
-            else tx.Commit(Durability.Immediate);
-            using var r = db.BeginRead();
-            states.Add(StateModel.Read(r));
-        }
-        Commit(1);
-        Commit(2);
+        var run = new FailedFlushRun(11);
         // Round 3, committed in order: the data fdatasync succeeds, the meta fdatasync fails and its sectors are
         // lost (clean, unwritten). D5 then retracts the meta from the map as well.
-        db.Pipeline.ListCapacity = 0;
-        sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + 2, FailureLosesAll = true, WritebackProbability = 0 };
-        Commit(3, expectFailure: true);
-        try { db.Dispose(); } catch (StorageFailedException) { }
-
+        run.Db.Pipeline.ListCapacity = 0;
+        run.FailRound3(flushCallsAhead: 2);
         // Same boot: the page cache still shows round 3's meta. Reopen, then rewrite everything (reusing the pages
-        // round 3 freed, which round 2 still references) and lose power in the middle of that commit.
-        var again = sim.AfterCrash(CrashKind.ProcessKill, 1);
-        sim.Release();
-        db = KvDatabase.Open("sim", again, options);
-        again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
-        var tx4 = db.BeginWrite();
-        var round4 = states[1].Clone();
-        for (int i = 0; i < 300; i++)
-        {
-            tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
-            round4.Tree("")[CrashRunner.Key(i)] = CrashRunner.Value(100, 4000 + i);
-        }
-        Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
-        try { db.Dispose(); } catch (Exception) { }
-        // Round 4's meta reaches the disk but none of its pages (its list must refuse it): the open falls back to
-        // the other slot, whose state must be whole although round 4 reused the pages round 3 freed.
-        var dirty = again.DirtySectors();
-        var final = again.AfterCrash(CrashKind.PowerLoss, 2, i => dirty[i] < 2 * 4096);
-        again.Release();
+        // round 3 freed, which round 2 still references) and lose power in the middle of that commit. Round 4's meta
+        // reaches the disk but none of its pages (its list must refuse it): the open falls back to the other slot,
+        // whose state must be whole although round 4 reused the pages round 3 freed.
+        var (final, round4) = run.ReopenAndCrashRound4();
         // Round 2 was the last acknowledged commit; round 3 was published but not acknowledged; round 4 started.
-        var candidates = new List<StateModel> { states[1], states[2], round4 };
+        var candidates = new List<StateModel> { run.States[1], run.States[2], round4 };
         Assert.NotEqual(2, CrashRunner.VerifyRecovery(final, 4096, candidates, 0, 2));
         final.Release();
     }
@@ -267,45 +235,75 @@ public class WritebackErrorRegressionTests
     [Fact]
     public void ReopenAfterFailedSyncData_OpensTheOlderState()
     {
-        var sim = CrashRunner.NewFormatted(4096, Capacity, 13);
-        var options = CrashRunner.Options(4096, Capacity);
-        var states = new List<StateModel>();
-        var db = KvDatabase.Open("sim", sim, options);
-        void Commit(int round, bool expectFailure = false)
+        var run = new FailedFlushRun(13);
+        long durable = run.Db.DurableTxnId;
+        run.FailRound3(flushCallsAhead: 1);
+        // Lose every page of round 4 but keep its meta: the list must refuse it, and round 2 must be intact.
+        var (final, round4) = run.ReopenAndCrashRound4(db => Assert.Equal(durable, db.LastTxnId)); // not round 3, whose pages are in the cache only
+        Assert.Equal(0, CrashRunner.VerifyRecovery(final, 4096, new List<StateModel> { run.States[1], round4 }, 0, 1));
+        final.Release();
+    }
+
+    /// <summary>
+    /// The shape both failed-flush reopen tests share: two acknowledged rounds of 300 puts on simulated storage, a
+    /// third whose flush fails with every dirty sector written off as clean, a reopen in the same boot, and a
+    /// fourth round that rewrites every key and loses power with only its meta sectors kept.
+    /// </summary>
+    private sealed class FailedFlushRun
+    {
+        private readonly SimulatedStorage _sim;
+        private readonly KvOptions _options = CrashRunner.Options(4096, Capacity);
+        public KvDatabase Db;
+        public readonly List<StateModel> States = new();
+
+        public FailedFlushRun(int seed)
         {
-            var tx = db.BeginWrite();
+            _sim = CrashRunner.NewFormatted(4096, Capacity, seed);
+            Db = KvDatabase.Open("sim", _sim, _options);
+            Commit(1);
+            Commit(2);
+        }
+
+        private void Commit(int round, bool expectFailure = false)
+        {
+            var tx = Db.BeginWrite();
             for (int i = 0; i < 300; i++) tx.Put(CrashRunner.Key(i), CrashRunner.Value(100, round * 1000 + i));
             if (expectFailure) Assert.Throws<StorageFailedException>(() => tx.Commit(Durability.Immediate));
             else tx.Commit(Durability.Immediate);
-            using var r = db.BeginRead();
-            states.Add(StateModel.Read(r));
+            using var r = Db.BeginRead();
+            States.Add(StateModel.Read(r));
         }
-        Commit(1);
-        Commit(2);
-        long durable = db.DurableTxnId;
-        sim.Plan = new FaultPlan { FailFlushAt = sim.FlushCalls + 1, FailureLosesAll = true, WritebackProbability = 0 };
-        Commit(3, expectFailure: true);
-        try { db.Dispose(); } catch (StorageFailedException) { }
 
-        var again = sim.AfterCrash(CrashKind.ProcessKill, 1);
-        sim.Release();
-        db = KvDatabase.Open("sim", again, options);
-        Assert.Equal(durable, db.LastTxnId); // not round 3, whose pages are in the cache only
-        again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
-        var tx4 = db.BeginWrite();
-        var round4 = states[1].Clone();
-        for (int i = 0; i < 300; i++)
+        /// <summary>Round 3: the flush call <paramref name="flushCallsAhead"/> from now fails and loses every dirty sector.</summary>
+        public void FailRound3(long flushCallsAhead)
         {
-            tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
-            round4.Tree("")[CrashRunner.Key(i)] = CrashRunner.Value(100, 4000 + i);
+            _sim.Plan = new FaultPlan { FailFlushAt = _sim.FlushCalls + flushCallsAhead, FailureLosesAll = true, WritebackProbability = 0 };
+            Commit(3, expectFailure: true);
+            try { Db.Dispose(); } catch (StorageFailedException) { }
         }
-        Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
-        try { db.Dispose(); } catch (Exception) { }
-        // Lose every page of round 4 but keep its meta: the list must refuse it, and round 2 must be intact.
-        var dirty = again.DirtySectors();
-        var final = again.AfterCrash(CrashKind.PowerLoss, 2, i => dirty[i] < 2 * 4096);
-        again.Release();
-        Assert.Equal(0, CrashRunner.VerifyRecovery(final, 4096, new List<StateModel> { states[1], round4 }, 0, 1));
-        final.Release();
+
+        /// <summary>Reopens in the same boot, runs round 4 up to a crash, and returns the power-loss image that keeps
+        /// only the meta pages' sectors, with the state round 4 would have committed.</summary>
+        public (SimulatedStorage Final, StateModel Round4) ReopenAndCrashRound4(Action<KvDatabase>? afterReopen = null)
+        {
+            var again = _sim.AfterCrash(CrashKind.ProcessKill, 1);
+            _sim.Release();
+            Db = KvDatabase.Open("sim", again, _options);
+            afterReopen?.Invoke(Db);
+            again.Plan = new FaultPlan { CrashAt = again.SyncPoints + 1, WritebackProbability = 0 };
+            var tx4 = Db.BeginWrite();
+            var round4 = States[1].Clone();
+            for (int i = 0; i < 300; i++)
+            {
+                tx4.Put(CrashRunner.Key(i), CrashRunner.Value(100, 4000 + i));
+                round4.Tree("")[CrashRunner.Key(i)] = CrashRunner.Value(100, 4000 + i);
+            }
+            Assert.Throws<SimulatedCrashException>(() => tx4.Commit(Durability.Immediate));
+            try { Db.Dispose(); } catch (Exception) { }
+            var dirty = again.DirtySectors();
+            var final = again.AfterCrash(CrashKind.PowerLoss, 2, i => dirty[i] < 2 * 4096);
+            again.Release();
+            return (final, round4);
+        }
     }
 }
