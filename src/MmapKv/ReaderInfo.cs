@@ -6,4 +6,9 @@ namespace MmapKv;
 /// <param name="Abandoned">It was never disposed and has been garbage-collected; its slot is freed once the grace
 /// period (<see cref="KvOptions.LeakedReaderGracePeriod"/>) has passed.</param>
 /// <param name="StartedAt">Where it was started (a stack trace), with <see cref="KvOptions.TrackTransactions"/>; otherwise null.</param>
-public sealed record ReaderInfo(long SnapshotTxnId, TimeSpan Age, bool Abandoned, string? StartedAt);
+public sealed record ReaderInfo(long SnapshotTxnId, TimeSpan Age, bool Abandoned, string? StartedAt)
+{
+    /// <summary>The process that holds it (the database is shared between processes unless
+    /// <see cref="KvOptions.Exclusive"/>; with it, always this process).</summary>
+    public int ProcessId { get; init; }
+}

@@ -84,4 +84,15 @@ internal unsafe interface IStorage : IDisposable
     /// raise SIGBUS, which .NET cannot catch, so writers check before they start.
     /// </summary>
     void VerifyLength();
+
+    /// <summary>
+    /// Another process sharing the database grew the file: makes <c>[Base, Base + length)</c> usable here (the
+    /// base never moves, S1) and <see cref="Length"/> at least <paramref name="length"/>.
+    /// </summary>
+    /// <exception cref="MmapKvException">The file grew past this process's <see cref="Capacity"/> (its MaxSize).</exception>
+    /// <exception cref="CorruptDatabaseException">The file is shorter than <paramref name="length"/>.</exception>
+    void Cover(long length)
+    {
+        if (length > Length) Corrupt.Throw($"the database needs {length} bytes but the file holds {Length}");
+    }
 }

@@ -11,12 +11,22 @@ internal static class MappedStorage
     /// <paramref name="capacity"/> bytes of address space. Errors name <paramref name="reportAs"/> when given: the
     /// user's path, when <paramref name="path"/> is an internal temporary file.
     /// </summary>
-    /// <exception cref="PlatformNotSupportedException">On Windows, until its backend lands.</exception>
-    public static IStorage Open(string path, bool readOnly, long capacity, bool createNew, int createMode, string? reportAs = null)
+    /// <remarks>
+    /// The file lock: <paramref name="exclusiveLock"/> true excludes every other opener (<see cref="KvOptions.Exclusive"/>,
+    /// and files being created); false shares with every other non-exclusive opener (the multi-process mode, whose
+    /// coordination is the lock file's). Null: exclusive for read-write, shared for read-only.
+    /// </remarks>
+    public static IStorage Open(string path, bool readOnly, long capacity, bool createNew, int createMode, string? reportAs = null, bool? exclusiveLock = null)
     {
-        if (OperatingSystem.IsWindows()) return WindowsMappedFile.Open();
-        return new UnixMappedFile(path, readOnly, capacity, createNew, createMode, reportAs ?? path);
+        bool exclusive = exclusiveLock ?? !readOnly;
+        if (OperatingSystem.IsWindows()) return new WindowsMappedFile(path, readOnly, capacity, createNew, reportAs ?? path, exclusive);
+        return new UnixMappedFile(path, readOnly, capacity, createNew, createMode, reportAs ?? path, exclusive);
     }
+
+    /// <summary>The error for a file another process grew past this process's reservation.</summary>
+    public static MmapKvException OutgrewMaxSize(string path, long length, long capacity) => new(
+        $"{path} has grown to {length} bytes in another process, past this process's MaxSize ({capacity} bytes); " +
+        "reopen the database with a larger KvOptions.MaxSize.");
 
     /// <summary>
     /// Publishes a fully written file under its final name, failing if the name exists; then makes the directory
@@ -24,7 +34,7 @@ internal static class MappedStorage
     /// </summary>
     public static bool TryPublish(string tempPath, string finalPath)
     {
-        if (OperatingSystem.IsWindows()) return WindowsMappedFile.TryPublish();
+        if (OperatingSystem.IsWindows()) return WindowsMappedFile.TryPublish(tempPath, finalPath);
         return UnixMappedFile.TryPublish(tempPath, finalPath);
     }
 }

@@ -25,7 +25,7 @@ internal sealed unsafe class UnixMappedFile : IStorage
     public override string ToString() => _path;
 
     /// <summary>See <see cref="MappedStorage.Open"/>.</summary>
-    public UnixMappedFile(string path, bool readOnly, long capacity, bool createNew, int createMode, string reportAs)
+    public UnixMappedFile(string path, bool readOnly, long capacity, bool createNew, int createMode, string reportAs, bool exclusiveLock)
     {
         _path = path;
         IsReadOnly = readOnly;
@@ -38,9 +38,10 @@ internal sealed unsafe class UnixMappedFile : IStorage
         try
         {
             RequireRegularFile(path, reportAs);
-            // One process (one open description) at a time. flock locks belong to the open file description, so a
-            // second KvDatabase on the same file in this process is refused too. Readers share; a writer excludes.
-            TakeLock(reportAs, readOnly ? LOCK_SH : LOCK_EX);
+            // flock locks belong to the open file description, so a second KvDatabase on the same file in this
+            // process counts as another opener. Exclusive: one opener at a time. Shared: every non-exclusive opener
+            // (the lock file coordinates them), and never together with an exclusive one.
+            TakeLock(reportAs, exclusiveLock ? LOCK_EX : LOCK_SH);
             long length = Libc.Lseek(_fd, 0, SEEK_END);
             if (length < 0) throw Failure("lseek");
             _length = length;
@@ -134,7 +135,9 @@ internal sealed unsafe class UnixMappedFile : IStorage
             // Not a storage failure: the file system does not offer locks (some network file systems).
             if (errno != EAGAIN) throw new IOException($"Cannot lock {path}: {Libc.Describe(errno)}");
             if (Environment.TickCount64 >= deadline)
-                throw new DatabaseLockedException($"{path} is open in another process or another KvDatabase instance.");
+                throw new DatabaseLockedException(mode == LOCK_EX
+                    ? $"{path} is open in another process or another KvDatabase instance (KvOptions.Exclusive, or a file being created, needs it to be the only opener)."
+                    : $"{path} is open with KvOptions.Exclusive = true in another process or another KvDatabase instance.");
             Thread.Sleep(2);
         }
     }
@@ -153,7 +156,8 @@ internal sealed unsafe class UnixMappedFile : IStorage
             throw new DatabaseFullException($"The database would need {newLength} bytes but MaxSize is {_capacity} bytes.");
         int rc;
         // Real blocks, not a sparse hole: a write through the map into a hole on a full disk is SIGBUS (S2).
-        while ((rc = Libc.PosixFallocate(_fd, old, newLength - old)) == EINTR) { }
+        // macOS libc has no posix_fallocate: F_PREALLOCATE, then ftruncate (Libc.MacOS.cs).
+        while ((rc = IsMac ? Libc.MacPreallocate(_fd, old, newLength) : Libc.PosixFallocate(_fd, old, newLength - old)) == EINTR) { }
         if (rc != 0)
         {
             // A failed posix_fallocate may keep what it got: ext4 leaves the blocks (and possibly a longer length)
@@ -164,10 +168,10 @@ internal sealed unsafe class UnixMappedFile : IStorage
             _ = Libc.Ftruncate(_fd, old);
             if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
                 throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
-            throw new StorageFailedException($"posix_fallocate failed on {_path}: {Libc.Describe(rc)}", rc);
+            throw new StorageFailedException($"{(IsMac ? "F_PREALLOCATE" : "posix_fallocate")} failed on {_path}: {Libc.Describe(rc)}", rc);
         }
         // The new length must be durable before any meta page can reference pages in it.
-        if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
+        if (FsyncDurable() != 0) throw Failure(FsyncName);
         Volatile.Write(ref _length, newLength);
     }
 
@@ -185,12 +189,24 @@ internal sealed unsafe class UnixMappedFile : IStorage
             Corrupt.Throw($"{_path} was truncated to {actual} bytes by another process while open (expected {_length}); close and reopen it.");
     }
 
+    public void Cover(long length)
+    {
+        long actual = Libc.Lseek(_fd, 0, SEEK_END);
+        if (actual < 0) throw Failure("lseek");
+        // Also when the length asked for fits: a writer must never work from a length shorter than the file's.
+        if (actual > _capacity) throw MappedStorage.OutgrewMaxSize(_path, actual, _capacity);
+        if (actual < length) Corrupt.Throw($"{_path} is {actual} bytes long, but a commit of another process uses {length}");
+        // The whole capacity is mapped already (MAP_SHARED past the end of file): only the length moves.
+        long target = Math.Min(actual, _capacity), seen;
+        while ((seen = Volatile.Read(ref _length)) < target && Interlocked.CompareExchange(ref _length, target, seen) != seen) { }
+    }
+
     public void Shrink(long newLength)
     {
         if (newLength >= _length) return;
         if (Libc.Ftruncate(_fd, newLength) != 0) throw Failure("ftruncate");
         Volatile.Write(ref _length, newLength);
-        if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
+        if (FsyncDurable() != 0) throw Failure(FsyncName);
     }
 
     public void Flush(long offset, long length)
@@ -202,6 +218,9 @@ internal sealed unsafe class UnixMappedFile : IStorage
         long start = offset / osPage * osPage;
         long end = Math.Min(offset + length, _length);
         if (Libc.Msync((nint)(_base + start), (nuint)(end - start), MS_SYNC) != 0) throw Failure("msync");
+        // On Linux msync(MS_SYNC) ends in the file system's fsync of the range, which flushes the device cache. On
+        // macOS it only writes the pages to the drive: the drive's cache needs F_FULLFSYNC.
+        if (IsMac && Libc.FullFsync(_fd) != 0) throw Failure("fcntl(F_FULLFSYNC)");
     }
 
     public void StartWriteback(long offset, long length)
@@ -210,10 +229,11 @@ internal sealed unsafe class UnixMappedFile : IStorage
         if (end <= offset) return;
         if (IsMac)
         {
-            // No sync_file_range: write the range back synchronously. On macOS msync does not flush the drive
-            // cache, so this is no extra device flush; SyncData's fsync follows (and durability against a power
-            // cut there needs F_FULLFSYNC, §9 A5).
-            Flush(offset, end - offset);
+            // No sync_file_range: write the range back synchronously (msync). On macOS msync does not flush the
+            // drive cache, so this is no device flush; SyncData's F_FULLFSYNC that follows is the one (§9 A5).
+            long osPage = Environment.SystemPageSize;
+            long start = offset / osPage * osPage;
+            if (Libc.Msync((nint)(_base + start), (nuint)(end - start), MS_SYNC) != 0) throw Failure("msync");
             return;
         }
         // Only starts the I/O: the one fdatasync that follows waits for it and flushes the device cache once.
@@ -224,14 +244,20 @@ internal sealed unsafe class UnixMappedFile : IStorage
     {
         // fdatasync writes every dirty page of the file (mapped ones included: the kernel tracks a shared
         // mapping's dirty pages in the page cache), and the inode too when the size changed, then flushes the
-        // device cache once. macOS has no fdatasync in its headers; fsync there is the same promise.
-        if ((IsMac ? Libc.Fsync(_fd) : Libc.Fdatasync(_fd)) != 0) throw Failure(IsMac ? "fsync" : "fdatasync");
+        // device cache once. On macOS fsync does not flush the drive cache: F_FULLFSYNC does (and writes the
+        // length too).
+        if ((IsMac ? Libc.FullFsync(_fd) : Libc.Fdatasync(_fd)) != 0) throw Failure(IsMac ? "fcntl(F_FULLFSYNC)" : "fdatasync");
     }
 
     public void Sync()
     {
-        if (Libc.Fsync(_fd) != 0) throw Failure("fsync");
+        if (FsyncDurable() != 0) throw Failure(FsyncName);
     }
+
+    /// <summary>fsync, or on macOS F_FULLFSYNC: there fsync leaves the data in the drive's volatile cache.</summary>
+    private int FsyncDurable() => IsMac ? Libc.FullFsync(_fd) : Libc.Fsync(_fd);
+
+    private static string FsyncName => IsMac ? "fcntl(F_FULLFSYNC)" : "fsync";
 
     public void CloseFile()
     {
@@ -269,6 +295,6 @@ internal sealed unsafe class UnixMappedFile : IStorage
     {
         int fd = Libc.Open(dir, O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0) return; // some file systems do not allow opening a directory; the data file itself is synced
-        try { Libc.Fsync(fd); } finally { Libc.Close(fd); }
+        try { _ = IsMac ? Libc.FullFsync(fd) : Libc.Fsync(fd); } finally { Libc.Close(fd); }
     }
 }

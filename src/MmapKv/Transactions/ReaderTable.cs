@@ -1,53 +1,101 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MmapKv.Format;
+using static MmapKv.Format.LockFileLayout;
 
 namespace MmapKv.Transactions;
 
+/// <summary>Whether another opener of a shared database has gone (docs/format.md §12.3).</summary>
+internal interface IOpenerLiveness
+{
+    /// <summary>Takes opener <paramref name="index"/>'s lock if it is free (the opener has gone); false if it is held.</summary>
+    bool TryHoldGone(int index);
+
+    /// <summary>Releases a lock <see cref="TryHoldGone"/> took.</summary>
+    void Release(int index);
+}
+
 /// <summary>
 /// Lock-free registry of open read transactions and the snapshot each one sees. The writer reads it to find the
-/// oldest snapshot still in use (reuse rule R1 in PageAllocator).
+/// oldest snapshot still in use (reuse rule R1 in PageAllocator). The slots live either in memory private to this
+/// database (<see cref="KvOptions.Exclusive"/>) or in the lock file shared by every process that has the database
+/// open (docs/format.md §12.3); the protocol is the same.
 /// </summary>
 /// <remarks>
-/// <para>Protocol: a reader claims a slot, stores its snapshot id, then re-reads the published snapshot; if a commit
-/// slipped in between, it moves to the newer snapshot and checks again. Both the store and the writer's scan are
-/// full fences, so when the writer's scan misses a reader, that reader's re-check sees the writer's newer commit
-/// and the reader never uses a snapshot the writer considered unprotected.</para>
+/// <para>Protocol: a reader claims a slot by writing its owner word (compare-and-swap from 0), stores its snapshot
+/// id, then re-reads the published snapshot; if a commit slipped in between, it moves to the newer snapshot and
+/// checks again. Both the store and the writer's scan are full fences, so when the writer's scan misses a reader,
+/// that reader's re-check sees the writer's newer commit and the reader never uses a snapshot the writer
+/// considered unprotected (invariant L6 covers the same argument across processes: the fences are instructions on
+/// shared memory).</para>
 /// <para>The last <see cref="InternalSlots"/> slots serve the database's own short reads (<c>Check</c>,
 /// <c>GetStats</c>, <c>CopyTo</c>), so diagnosing a table full of leaked readers still works (invariant L1).</para>
 /// <para>A reader that was never disposed and became unreachable is marked abandoned by its finalizer, with the
 /// time. Its slot keeps protecting the snapshot for <see cref="GracePeriod"/> more, then the next scan frees it
-/// (invariant L2, argued in docs/durability.md "Leaked read transactions"): a span taken from a transaction the
-/// program no longer references is, in practice, not read that much later.</para>
+/// (invariant L2, argued in docs/durability.md "Leaked read transactions"). A slot whose owner process has died is
+/// freed by any other process (invariant L7).</para>
 /// </remarks>
-internal sealed class ReaderTable
+internal sealed unsafe class ReaderTable : IDisposable
 {
     /// <summary>Slots kept for the database's own reads, beyond the user's <c>MaxReaders</c>.</summary>
     public const int InternalSlots = 4;
 
-    // One 64-byte cache line per slot, so readers on different cores don't share lines.
-    private const int Stride = 8;
-    private const int TxnField = 0;        // 0 = free, otherwise snapshot txn id + 1
-    private const int StartedField = 1;    // Stopwatch timestamp of the claim
-    private const int AbandonedField = 2;  // Stopwatch timestamp of the finalizer's mark; 0 while live
-
-    private readonly long[] _slots;
+    private long* _slots;                  // Capacity × WordsPerSlot words: private, or in the lock file's map
+    private readonly bool _private;        // _slots was allocated here (freed at Dispose)
+    private readonly long* _highWater;     // slots at or above it have never been claimed
+    private long _privateHighWater;
     private readonly int _userSlots;
     private readonly int _capacity;
-    private readonly string?[]? _sites;    // start call sites, with KvOptions.TrackTransactions
+    private readonly long[] _abandonedAt;  // this process's slots only: the finalizer's mark, 0 while live
+    private readonly string?[]? _sites;    // start call sites, with KvOptions.TrackTransactions (own slots)
     private readonly long _graceTicks;
-    private int _highWater;                // slots at or above this index have never been used
+    private readonly long _ownerPrefix;    // this process's pid × 2^32
+    private readonly long _opener;          // this opener's index + 1 (0: a private table)
+    private readonly IOpenerLiveness? _openers; // shared: whether another opener has gone (its lock is free)
+    private int _claims;
 
+    /// <summary>A table in memory private to this database.</summary>
     public ReaderTable(int userSlots, TimeSpan gracePeriod, bool trackSites)
+        : this(null, null, userSlots + InternalSlots, gracePeriod, trackSites, -1, null) { }
+
+    /// <summary>
+    /// A table over <paramref name="slots"/> (<paramref name="capacity"/> slots, in the lock file's map), with
+    /// <paramref name="highWater"/> beside it. Its slots name <paramref name="opener"/>; <paramref name="openers"/> says whether another opener has gone.
+    /// </summary>
+    public ReaderTable(long* slots, long* highWater, int capacity, TimeSpan gracePeriod, bool trackSites,
+        int opener, IOpenerLiveness? openers)
     {
-        _userSlots = userSlots;
-        _capacity = userSlots + InternalSlots;
-        _slots = new long[_capacity * Stride];
-        _sites = trackSites ? new string?[_capacity] : null;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(capacity, InternalSlots);
+        _capacity = capacity;
+        _userSlots = capacity - InternalSlots;
+        if (slots is null)
+        {
+            _private = true;
+            _slots = (long*)NativeMemory.AlignedAlloc((nuint)capacity * SlotSize, SlotSize);
+            new Span<byte>(_slots, capacity * SlotSize).Clear();
+        }
+        else _slots = slots;
+        _highWater = highWater;
+        _abandonedAt = new long[capacity];
+        _sites = trackSites ? new string?[capacity] : null;
         GracePeriod = gracePeriod;
         _graceTicks = gracePeriod == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(gracePeriod.TotalSeconds * Stopwatch.Frequency);
+        _ownerPrefix = (long)Environment.ProcessId << 32;
+        _opener = opener + 1;
+        _openers = openers;
     }
+
+    /// <summary>Slots in all: the user's <c>MaxReaders</c> plus <see cref="InternalSlots"/>; slot numbers are below it.</summary>
+    public int Capacity => _capacity;
 
     /// <summary>How long an abandoned (finalized, never disposed) reader keeps its snapshot protected.</summary>
     public TimeSpan GracePeriod { get; }
+
+    private ref long Word(int slot, int field) => ref _slots[slot * WordsPerSlot + field];
+
+    private ref long HighWater => ref _private ? ref _privateHighWater : ref *_highWater;
+
+    private int HighWaterSlots => (int)Math.Min(Volatile.Read(ref HighWater), _capacity);
 
     /// <summary>
     /// Registers a reader of the snapshot <paramref name="current"/> returns, and gives back that snapshot.
@@ -77,58 +125,110 @@ internal sealed class ReaderTable
 
     private int TryClaim(int from, int count, int start, ref Snapshot snapshot, Func<Snapshot> current, string? site)
     {
+        // The claim number makes every claim's owner word unique, so a reclaimer's compare-and-swap can never free
+        // a later claim of the same slot by mistake.
+        long owner = _ownerPrefix | (uint)Math.Max(1, Interlocked.Increment(ref _claims) & int.MaxValue);
         for (int n = 0; n < count; n++)
         {
             int slot = from + (start + n) % count;
-            int i = slot * Stride;
-            if (Interlocked.CompareExchange(ref _slots[i + TxnField], snapshot.TxnId + 1, 0) != 0) continue;
-            _slots[i + StartedField] = Stopwatch.GetTimestamp();
+            if (Interlocked.CompareExchange(ref Word(slot, OwnerField), owner, 0) != 0) continue;
+            Word(slot, StartedField) = Stopwatch.GetTimestamp();
+            Word(slot, OpenerField) = _opener;
             if (_sites is not null) _sites[slot] = site;
-            int hw;
-            while ((hw = Volatile.Read(ref _highWater)) <= slot && Interlocked.CompareExchange(ref _highWater, slot + 1, hw) != hw) { }
+            long hw;
+            while ((hw = Volatile.Read(ref HighWater)) <= slot && Interlocked.CompareExchange(ref HighWater, slot + 1, hw) != hw) { }
             while (true)
             {
+                Describe(slot, snapshot);
+                Interlocked.Exchange(ref Word(slot, TxnField), snapshot.TxnId + 1);
                 var latest = current();
                 if (latest.TxnId == snapshot.TxnId) return slot;
                 snapshot = latest;
-                Interlocked.Exchange(ref _slots[i + TxnField], snapshot.TxnId + 1);
             }
         }
         return -1;
     }
 
+    /// <summary>The snapshot's free-map location, for a writer of another process taking over (docs/format.md §12.3).</summary>
+    private void Describe(int slot, Snapshot snapshot)
+    {
+        var m = snapshot.Meta;
+        Word(slot, PageCountField) = m.PageCount;
+        Word(slot, MapFirstField) = m.FreeMapPage;
+        Word(slot, MapPagesField) = m.FreeMapPages;
+    }
+
     public void Release(int slot)
     {
         if (_sites is not null) _sites[slot] = null;
-        Volatile.Write(ref _slots[slot * Stride + TxnField], 0);
+        Volatile.Write(ref Word(slot, TxnField), 0);
+        Volatile.Write(ref Word(slot, OpenerField), 0);
+        Volatile.Write(ref Word(slot, OwnerField), 0);
     }
 
     /// <summary>
     /// Called by the finalizer of a reader that was never disposed: starts its grace period. The slot still
     /// protects the snapshot until a scan after the grace period frees it.
     /// </summary>
-    public void Abandon(int slot) => Volatile.Write(ref _slots[slot * Stride + AbandonedField], Math.Max(1, Stopwatch.GetTimestamp()));
+    public void Abandon(int slot) => Volatile.Write(ref _abandonedAt[slot], Math.Max(1, Stopwatch.GetTimestamp()));
 
     /// <summary>
-    /// Frees every abandoned slot whose grace period has passed, and returns how many it freed (the caller drops
-    /// the database reference each one held). Safe to call from any thread: a slot is freed by whoever clears its
-    /// abandoned mark first.
+    /// Frees every abandoned slot of this process whose grace period has passed, and returns how many it freed
+    /// (the caller drops the database reference each one held). Safe to call from any thread: a slot is freed by
+    /// whoever clears its abandoned mark first.
     /// </summary>
     public int ReclaimAbandoned()
     {
-        int freed = 0, hw = Volatile.Read(ref _highWater);
+        int freed = 0, hw = HighWaterSlots;
         long now = Stopwatch.GetTimestamp();
         for (int s = 0; s < hw; s++)
         {
-            int i = s * Stride;
-            long at = Volatile.Read(ref _slots[i + AbandonedField]);
+            long at = Volatile.Read(ref _abandonedAt[s]);
             if (at == 0 || now - at < _graceTicks) continue;
             // The mark is cleared before the slot is freed, so a new owner of the slot never carries a stale mark,
             // and a second reclaimer's exchange fails instead of freeing the new owner's slot.
-            if (Interlocked.CompareExchange(ref _slots[i + AbandonedField], 0, at) != at) continue;
-            if (_sites is not null) _sites[s] = null;
-            Volatile.Write(ref _slots[i + TxnField], 0);
+            if (Interlocked.CompareExchange(ref _abandonedAt[s], 0, at) != at) continue;
+            Release(s);
             freed++;
+        }
+        return freed;
+    }
+
+    /// <summary>
+    /// Frees the slots of openers that have gone (L7), and returns how many. An opener has gone when its opener
+    /// lock can be taken; it is held while its slots are freed, so no new opener can take its index meanwhile. The
+    /// owner word is read before and after the opener field it vouches for; a slot whose claim is still being
+    /// written (no opener yet) is left alone. A private table has no other opener, and frees nothing.
+    /// </summary>
+    public int ReclaimDead()
+    {
+        if (_openers is null) return 0;
+        int freed = 0, hw = HighWaterSlots;
+        List<int>? held = null;
+        try
+        {
+            for (int s = 0; s < hw; s++)
+            {
+                long owner = Volatile.Read(ref Word(s, OwnerField));
+                if (owner == 0 || owner == Reclaiming) continue;
+                long opener = Volatile.Read(ref Word(s, OpenerField));
+                if (opener == 0 || opener == _opener || Volatile.Read(ref Word(s, OwnerField)) != owner) continue;
+                int index = (int)(opener - 1);
+                if (held is null || !held.Contains(index))
+                {
+                    if (!_openers.TryHoldGone(index)) continue; // alive: it holds its lock
+                    (held ??= new List<int>()).Add(index);
+                }
+                if (Interlocked.CompareExchange(ref Word(s, OwnerField), Reclaiming, owner) != owner) continue;
+                Volatile.Write(ref Word(s, TxnField), 0);
+                Volatile.Write(ref Word(s, OpenerField), 0);
+                Volatile.Write(ref Word(s, OwnerField), 0);
+                freed++;
+            }
+        }
+        finally
+        {
+            if (held is not null) foreach (int index in held) _openers.Release(index);
         }
         return freed;
     }
@@ -138,13 +238,62 @@ internal sealed class ReaderTable
     {
         Interlocked.MemoryBarrier(); // order the writer's last publish before these loads (see remarks)
         long oldest = long.MaxValue;
-        int hw = Volatile.Read(ref _highWater);
+        int hw = HighWaterSlots;
         for (int i = 0; i < hw; i++)
         {
-            long v = Volatile.Read(ref _slots[i * Stride + TxnField]);
+            long v = Volatile.Read(ref Word(i, TxnField));
             if (v != 0 && v - 1 < oldest) oldest = v - 1;
         }
         return oldest;
+    }
+
+    /// <summary>
+    /// The distinct snapshots readers hold, with the free-map location each was described with, for a writer that
+    /// takes over from another process (it keeps every page these snapshots can reach out of reuse).
+    /// </summary>
+    public List<(long TxnId, long PageCount, long MapFirst, long MapPages)> HeldSnapshots()
+    {
+        Interlocked.MemoryBarrier();
+        var held = new List<(long, long, long, long)>();
+        int hw = HighWaterSlots;
+        for (int s = 0; s < hw; s++)
+        {
+            while (true)
+            {
+                long v = Volatile.Read(ref Word(s, TxnField));
+                if (v == 0) break;
+                long pages = Volatile.Read(ref Word(s, PageCountField));
+                long first = Volatile.Read(ref Word(s, MapFirstField));
+                long count = Volatile.Read(ref Word(s, MapPagesField));
+                // The fields are written before the txn word (a full fence): if it is unchanged, they belong to it.
+                if (Volatile.Read(ref Word(s, TxnField)) != v) continue;
+                var entry = (v - 1, pages, first, count);
+                if (!held.Contains(entry)) held.Add(entry);
+                break;
+            }
+        }
+        return held;
+    }
+
+    /// <summary>
+    /// How many user slots are held (abandoned ones included, until freed) and the age of the oldest, for metrics:
+    /// one pass of plain loads over the slots in use, no lock and no allocation.
+    /// </summary>
+    public int Summarize(out TimeSpan oldestAge)
+    {
+        long now = Stopwatch.GetTimestamp(), oldestStart = now;
+        int held = 0, hw = Math.Min(HighWaterSlots, _userSlots);
+        for (int s = 0; s < hw; s++)
+        {
+            if (Volatile.Read(ref Word(s, TxnField)) == 0) continue;
+            held++;
+            long started = Volatile.Read(ref Word(s, StartedField));
+            // A slot claimed this instant may not have its start stored yet: 0 on first use (skipped), or for a
+            // few nanoseconds the previous owner's start. Metrics tolerate that; GetStats has the same race.
+            if (started != 0 && started < oldestStart) oldestStart = started;
+        }
+        oldestAge = Stopwatch.GetElapsedTime(oldestStart, now);
+        return held;
     }
 
     /// <summary>The open readers (abandoned ones included, until freed), oldest first; the database's own reads excluded.</summary>
@@ -152,15 +301,17 @@ internal sealed class ReaderTable
     {
         var list = new List<ReaderInfo>();
         long now = Stopwatch.GetTimestamp();
-        int hw = Math.Min(Volatile.Read(ref _highWater), _userSlots);
+        int hw = Math.Min(HighWaterSlots, _userSlots);
         for (int s = 0; s < hw; s++)
         {
-            int i = s * Stride;
-            long v = Volatile.Read(ref _slots[i + TxnField]);
+            long v = Volatile.Read(ref Word(s, TxnField));
             if (v == 0) continue;
-            long started = Volatile.Read(ref _slots[i + StartedField]);
-            bool abandoned = Volatile.Read(ref _slots[i + AbandonedField]) != 0;
-            list.Add(new ReaderInfo(v - 1, Stopwatch.GetElapsedTime(started, now), abandoned, _sites?[s]));
+            long owner = Volatile.Read(ref Word(s, OwnerField));
+            long started = Volatile.Read(ref Word(s, StartedField));
+            bool mine = Volatile.Read(ref Word(s, OpenerField)) == _opener;
+            bool abandoned = mine && Volatile.Read(ref _abandonedAt[s]) != 0;
+            var age = started == 0 || started > now ? TimeSpan.Zero : Stopwatch.GetElapsedTime(started, now);
+            list.Add(new ReaderInfo(v - 1, age, abandoned, mine ? _sites?[s] : null) { ProcessId = (int)(owner >>> 32) });
         }
         list.Sort((a, b) => b.Age.CompareTo(a.Age));
         return list;
@@ -175,11 +326,18 @@ internal sealed class ReaderTable
     private static string Describe(List<ReaderInfo> oldest)
     {
         if (oldest.Count == 0) return "";
-        var lines = oldest.Select(r => $"  snapshot {r.SnapshotTxnId}, open {r.Age.TotalSeconds:0.0} s" +
+        var lines = oldest.Select(r => $"  snapshot {r.SnapshotTxnId}, open {r.Age.TotalSeconds:0.0} s, process {r.ProcessId}" +
                                        (r.StartedAt is null ? "" : ", started at:\n" + Indent(r.StartedAt)));
         string hint = oldest[0].StartedAt is null ? "\nSet KvOptions.TrackTransactions = true to record where each read transaction was started." : "";
         return "\nOldest readers:\n" + string.Join("\n", lines) + hint;
     }
 
     private static string Indent(string s) => string.Join("\n", s.Split('\n').Select(l => "      " + l.TrimEnd()));
+
+    /// <summary>Frees a private table's memory. Called when the map goes (no reader is left).</summary>
+    public void Dispose()
+    {
+        if (_private && _slots is not null) NativeMemory.AlignedFree(_slots);
+        _slots = null;
+    }
 }

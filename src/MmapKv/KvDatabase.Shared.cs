@@ -1,0 +1,179 @@
+using MmapKv.Checking;
+using MmapKv.Format;
+using MmapKv.FreeSpace;
+using MmapKv.Storage;
+using MmapKv.Transactions;
+
+namespace MmapKv;
+
+/// <summary>
+/// Sharing one database between processes (docs/durability.md §14, the lock file in docs/format.md §12): joining
+/// the lock file at open, taking over from another process's writer, and making other processes' commits durable.
+/// Nothing here runs with <see cref="KvOptions.Exclusive"/>.
+/// </summary>
+public sealed partial class KvDatabase
+{
+    /// <summary>
+    /// Opens the lock file beside <paramref name="path"/>. A read-only open on a read-only file system goes on
+    /// without one: nothing can write the database there, so a private reader table protects all it needs
+    /// (docs/durability.md §14.1).
+    /// </summary>
+    private static SharedState? JoinLockFile(string path, IStorage storage, KvOptions options)
+    {
+        // Only the page size: another process may be writing a meta slot now, and a joiner's state comes from the lock file.
+        int pageSize = MetaSlots.PageSize(storage);
+        try
+        {
+            return SharedState.Open(path, options.CreateMode, storage.IsReadOnly, pageSize);
+        }
+        catch (ReadOnlyFileSystemException) when (storage.IsReadOnly)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// An exclusive read-write open of a database that processes shared before (its lock file is there; the
+    /// exclusive file lock guarantees none of them has it open now). A Deferred commit a process of this boot left
+    /// in the page cache is made durable as a shared open would, and the lock file is then removed, since this open
+    /// may write the database without it and its content would be stale.
+    /// </summary>
+    private static KvDatabase OpenExclusiveAfterSharing(string path, IStorage storage, KvOptions options)
+    {
+        var shared = JoinLockFile(path, storage, options);
+        if (shared is null) return Open(path, storage, options, null);
+        try
+        {
+            if (!shared.Rebuilt) throw new DatabaseLockedException($"{path} is open in another process (its lock file is held); an exclusive open needs it to be the only opener.");
+            var chosen = MetaSlots.Select(storage);
+            if (Adoptable(shared, storage, chosen) is { } inherited) MakeInheritedDurable(storage, chosen, inherited);
+            File.Delete(LockFile.PathFor(path));
+        }
+        finally { shared.Dispose(); }
+        return Open(path, storage, options, null);
+    }
+
+    /// <summary>
+    /// The commit a rebuilt lock file inherited, if the sole opener may adopt it (docs/durability.md §14.4): of
+    /// this boot, newer than the chosen meta, inside the file, and recorded as extending exactly the chosen meta, so
+    /// nothing wrote the database since.
+    /// </summary>
+    private static MetaRecord? Adoptable(SharedState shared, IStorage storage, in MetaSelection chosen) =>
+        shared.Inherited is { } inherited && inherited.TxnId > chosen.Meta.TxnId && inherited.Validate(storage.Length) is null
+            && shared.InheritedDurable == (chosen.Meta.TxnId, chosen.Slot)
+            ? inherited : null;
+
+    /// <summary>A process that joins a database others have open: it starts from the newest commit in the lock file.</summary>
+    private static KvDatabase Join(string path, IStorage storage, KvOptions options, SharedState shared)
+    {
+        var meta = shared.ReadLatest();
+        storage.Cover(meta.PageCount * meta.PageSize);
+        var (durableTxn, durableSlot) = shared.Durable;
+        return new KvDatabase(path, storage, options, meta, Math.Min(durableTxn, meta.TxnId), durableSlot, shared, joined: true);
+    }
+
+    private static unsafe ReaderTable SharedReaders(SharedState shared, KvOptions options)
+    {
+        var table = new ReaderTable(shared.Slots, shared.HighWater, shared.SlotCount, options.LeakedReaderGracePeriod,
+            options.TrackTransactions, shared.ClaimOpener(), shared);
+        table.ReclaimDead(); // at open (L7)
+        return table;
+    }
+
+    /// <summary>A commit of another process reaches pages past this process's view of the file.</summary>
+    private void CoverPages(long pageCount) => Storage.Cover(pageCount * PageSize);
+
+    /// <summary>Frees the reader slots of processes that died (L7). A private table has none.</summary>
+    private void ReclaimDeadReaders() => _readers.ReclaimDead();
+
+    /// <summary>The oldest snapshot any reader holds, for a writer about to grow the file: dead processes' slots go first.</summary>
+    private long OldestReaderForSpace()
+    {
+        ReclaimDeadReaders();
+        return _readers.OldestSnapshot();
+    }
+
+    /// <summary>
+    /// Under both writer locks, before a write transaction starts: if another process committed since this
+    /// process's writer last held the lock, takes its state over (docs/durability.md §14.3):
+    /// <list type="number">
+    /// <item>the newest commit is made durable if it is not (ordered: every page, then its meta record);</item>
+    /// <item>the free space is loaded from its free map, and every page a reader's snapshot (of any process) may
+    /// still reach is kept out of the pool until those readers end (R1);</item>
+    /// <item>the commit pipeline and the publisher start from it.</item>
+    /// </list>
+    /// </summary>
+    private void TakeOverIfAnotherProcessWrote()
+    {
+        var shared = _shared!;
+        if (shared.LatestTxn == _allocatorTxn) return;
+        var meta = shared.ReadLatest();
+        Storage.Cover(meta.PageCount * PageSize);
+        int slot = Pipeline.MakeDurableFromLockFile(meta);
+        Pipeline.Adopt(meta.TxnId, slot);
+        _publisher.AdoptForWriter(meta);
+        var allocator = _allocator!;
+        allocator.Reset(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
+        ReclaimDeadReaders();
+        foreach (var (txn, pages, first, count) in _readers.HeldSnapshots())
+        {
+            if (txn >= meta.TxnId) continue;
+            // Pages free in that snapshot's map (or past its end) are unreachable from it; the rest may be reached.
+            var ctx = ContextAt(pages);
+            var freeThen = new FreePageSet();
+            if (first != 0) FreeMap.ReadFree(ctx, FreeMap.ReadDirectory(ctx, first, count), freeThen.AddRun);
+            allocator.KeepFromPool(id => id < pages && !freeThen.Contains(id), meta.TxnId);
+        }
+        _allocatorTxn = meta.TxnId;
+    }
+
+    /// <summary>Under both writer locks, as a write transaction ends: the allocator now describes the newest commit.</summary>
+    private void EndSharedWrite()
+    {
+        _allocatorTxn = _shared!.LatestTxn;
+        _shared.ReleaseWriter();
+    }
+
+    /// <summary>
+    /// <see cref="Flush"/>'s part for commits of other processes: if the newest commit is another process's and
+    /// not durable (it is Deferred, or its process died), it is made durable here when the writer lock is free at
+    /// once; if another writer holds it, that writer takes the commit over and makes it durable itself.
+    /// </summary>
+    private void FlushOtherProcessesCommits()
+    {
+        var shared = _shared!;
+        AddReference(); // the lock file's map lives while the database has references
+        try
+        {
+            if (shared.Durable.TxnId >= shared.LatestTxn || !_writerLock.Wait(0)) return;
+            try
+            {
+                if (!shared.TryTakeWriter(TimeSpan.Zero)) return;
+                try
+                {
+                    var meta = shared.ReadLatest();
+                    Storage.Cover(meta.PageCount * PageSize);
+                    Pipeline.MakeDurableFromLockFile(meta);
+                }
+                finally { shared.ReleaseWriter(); }
+            }
+            finally { _writerLock.Release(); }
+        }
+        finally { ReleaseReference(); }
+    }
+
+
+    /// <summary>
+    /// The sole opener found a newer commit in the lock file than in the file (a process of this boot died with
+    /// Deferred commits in the page cache): it is written, ordered, into the slot that does not hold the chosen
+    /// meta, and becomes the opened state.
+    /// </summary>
+    private static MetaSelection MakeInheritedDurable(IStorage storage, MetaSelection chosen, in MetaRecord inherited)
+    {
+        int slot = 1 - chosen.Slot;
+        storage.SyncData();
+        MetaSlots.Write(storage, slot, inherited);
+        storage.Sync();
+        return new MetaSelection(inherited, slot, RefusedNewer: false);
+    }
+}
