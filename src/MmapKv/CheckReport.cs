@@ -30,6 +30,12 @@ public sealed class CheckReport
     /// <summary>Pages below the high-water mark, meta pages included.</summary>
     public long PageCount { get; internal init; }
 
+    /// <summary>Persistent savepoints in the table (docs/format.md §13).</summary>
+    public int Savepoints { get; internal set; }
+
+    /// <summary>Pages kept for persistent savepoints: their table, and what only their states reach (<see cref="KvStats.SavepointPages"/>).</summary>
+    public long SavepointPages { get; internal set; }
+
     /// <summary>Entries counted across the default and named trees (the catalog's own entries are not counted).</summary>
     public long Entries { get; internal set; }
 
@@ -41,6 +47,7 @@ public sealed class CheckReport
 
     /// <inheritdoc/>
     public override string ToString() => IsValid
-        ? $"OK: txn {TxnId}, {PageCount} pages ({ReachablePages} in trees, {FreePages} free, {FreeMapPages} free map), {Entries} entries"
+        ? $"OK: txn {TxnId}, {PageCount} pages ({ReachablePages} in trees, {FreePages} free, {FreeMapPages} free map"
+          + (Savepoints == 0 ? "" : $", {SavepointPages} kept for {Savepoints} savepoint(s)") + $"), {Entries} entries"
         : $"{ProblemCount} problem(s) at txn {TxnId}:{Environment.NewLine}" + string.Join(Environment.NewLine, _problems);
 }

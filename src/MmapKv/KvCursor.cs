@@ -20,28 +20,30 @@ public sealed class KvCursor : IDisposable
 {
     private readonly KvTransaction _tx;
     private readonly TreeState _tree;
-    private readonly CursorPath _path = new();
+    private readonly long _generation; // the use of _tx this cursor belongs to (a read transaction's state is reused)
+    private TreePath _path; // held inline: the cursor object is its one allocation (two for a write transaction's, with the saved key)
     private long _version;
     private bool _disposed;
     private readonly byte[]? _savedKey; // write transactions only: the current key, to find the place again
     private int _savedKeyLength;
     private bool _hasSaved;
 
-    internal KvCursor(KvTransaction tx, TreeState tree)
+    internal KvCursor(KvTransaction tx, TreeState tree, long generation)
     {
         _tx = tx;
         _tree = tree;
+        _generation = generation;
         _version = tx.Version;
         if (!tx.IsReadOnly) _savedKey = new byte[tx.Db.MaxKeySize];
     }
 
     /// <summary>Whether the cursor points at an entry.</summary>
-    public bool IsPositioned => !_disposed && !_tx.IsEnded && _path.IsValid && !IsStale;
+    public bool IsPositioned => !_disposed && !_tx.IsEnded(_generation) && _path.IsValid && !IsStale;
 
     /// <summary>Moves to the smallest key.</summary>
     public bool First()
     {
-        using var use = _tx.Use();
+        using var use = _tx.Use(_generation);
         ThrowIfUnusable();
         return Moved(_path.First(_tx.Context, _tree.Desc));
     }
@@ -49,7 +51,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the largest key.</summary>
     public bool Last()
     {
-        using var use = _tx.Use();
+        using var use = _tx.Use(_generation);
         ThrowIfUnusable();
         return Moved(_path.Last(_tx.Context, _tree.Desc));
     }
@@ -57,8 +59,8 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the first key that is greater than or equal to <paramref name="key"/>.</summary>
     public bool Seek(ReadOnlySpan<byte> key)
     {
-        _tx.CheckKey(key);
-        using var use = _tx.Use();
+        _tx.CheckKey(_tree, key);
+        using var use = _tx.Use(_generation);
         ThrowIfUnusable();
         return Moved(_path.Seek(_tx.Context, _tree.Desc, key, out _));
     }
@@ -66,7 +68,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the next key. Returns false at the end.</summary>
     public bool Next()
     {
-        using var use = _tx.Use();
+        using var use = _tx.Use(_generation);
         ThrowIfUnusable();
         if (IsStale)
         {
@@ -80,7 +82,7 @@ public sealed class KvCursor : IDisposable
     /// <summary>Moves to the previous key. Returns false at the start.</summary>
     public bool Prev()
     {
-        using var use = _tx.Use();
+        using var use = _tx.Use(_generation);
         ThrowIfUnusable();
         if (IsStale)
         {
@@ -96,9 +98,10 @@ public sealed class KvCursor : IDisposable
     {
         get
         {
-            using var use = _tx.Use();
+            using var use = _tx.Use(_generation);
             var leaf = Current(out int i);
-            return leaf.KeyAt(i);
+            var key = leaf.KeyAt(i);
+            return _tx.Guard is null ? key : _tx.Guard.Copy(key);
         }
     }
 
@@ -108,9 +111,10 @@ public sealed class KvCursor : IDisposable
     {
         get
         {
-            using var use = _tx.Use();
+            using var use = _tx.Use(_generation);
             var leaf = Current(out int i);
-            return leaf.ValueAt(i, _tx.Context);
+            var value = leaf.ValueAt(i, _tx.Context);
+            return _tx.Guard is null ? value : _tx.Guard.Copy(value);
         }
     }
 

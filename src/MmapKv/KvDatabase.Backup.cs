@@ -102,10 +102,12 @@ public sealed partial class KvDatabase
     private void CompactInto(string path)
     {
         using var source = BeginRead(internalUse: true);
-        // The target is written in one Immediate commit and closed, so it needs no flush timer.
+        // The target is written in one Immediate commit and closed, so it needs no flush timer, and nobody else may
+        // open it meanwhile, so it needs no lock file.
         using var target = Open(path, Options with
         {
             ReadOnly = false, PageSize = PageSize, Durability = Durability.Immediate, DeferredFlushInterval = TimeSpan.Zero,
+            Exclusive = true,
         });
         using (var tx = target.BeginWrite())
         {
@@ -114,7 +116,11 @@ public sealed partial class KvDatabase
             // The catalog walk gives each tree's validated descriptor, so no second lookup by name is needed.
             foreach (var entry in source.CommittedCatalog)
             {
-                var into = tx.OpenTree(entry.Name);
+                // The copy keeps the tree's kind (a multimap's composite keys are copied as they are, docs/format.md
+                // §5.1) and its key order. A custom order's comparer is the application's, which a copy cannot call.
+                if (entry.Descriptor.Order is KeyComparer.UnboundCustom)
+                    throw new InvalidOperationException($"Tree '{entry.Name}' has a custom key order; a compacting copy cannot rebuild it without its comparer. Copy without compaction.");
+                var into = new KvTree(tx, tx.OpenOrCreate(entry.Name, entry.Descriptor.IsMultimap, entry.Descriptor.IsMultimap ? null : entry.Descriptor.KeyOrder));
                 using var c = source.OpenCursor(new TreeState(entry.Name, entry.Descriptor));
                 for (bool ok = c.First(); ok; ok = c.Next()) into.Put(CheckedKey(c.Key), c.Value);
             }

@@ -1,6 +1,7 @@
 using MmapKv.FreeSpace;
 using MmapKv.BTree;
 using MmapKv.Checking;
+using MmapKv.Diagnostics;
 using MmapKv.Format;
 using MmapKv.Pages;
 using MmapKv.Storage;
@@ -11,17 +12,27 @@ namespace MmapKv;
 /// <summary>
 /// An open MmapKv database file. Thread-safe: any number of read transactions run alongside one write transaction.
 /// </summary>
-public sealed partial class KvDatabase : IDisposable
+public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
 {
     private readonly SemaphoreSlim _writerLock = new(1, 1);
     private readonly ReaderTable _readers;
+    // The lock file's state when other processes may share the database; null with KvOptions.Exclusive (and for
+    // a read-only open that cannot use a lock file). See KvDatabase.Shared.cs.
+    private readonly SharedState? _shared;
+    // The idle state object of each reader slot (null while a transaction holds it, or before its first use).
+    // Indexed like the reader table, whose slot claim makes the holder its only user (see ReadState).
+    private readonly ReadState?[] _readStates;
     private readonly PageAllocator? _allocator;
+    // The commit the allocator's free space describes: the writer's own last commit, or the one it took over from
+    // another process. A newer commit in the lock file means another process wrote since (KvDatabase.Shared.cs).
+    private long _allocatorTxn;
     private readonly SnapshotPublisher _publisher;
     private readonly DurabilityPolicy _durability;
     private int _references = 1;   // the database itself, plus one per open transaction (the map lives while > 0)
     private int _disposed;         // Dispose was called: no new transactions start
     private readonly Func<Snapshot> _currentGetter;
     private string? _writerSite;   // where the open write transaction started, with TrackTransactions
+    private readonly DatabaseMetrics _metrics; // the "MmapKv" meter of this database (docs/metrics.md)
 
     internal IStorage Storage { get; }
     internal CommitPipeline Pipeline { get; }
@@ -47,26 +58,46 @@ public sealed partial class KvDatabase : IDisposable
     public long LastTxnId => Current.TxnId;
 
     /// <summary>Id of the newest commit known to be on stable storage.</summary>
-    public long DurableTxnId => Pipeline.DurableTxn;
+    public long DurableTxnId => _shared is null ? Pipeline.DurableTxn : Math.Max(Pipeline.DurableTxn, _shared.Durable.TxnId);
 
     internal Snapshot Current => _publisher.Current;
 
-    private KvDatabase(string path, IStorage storage, KvOptions options, MetaRecord meta, int metaSlot)
+    /// <summary>
+    /// <paramref name="meta"/> is the newest commit, <paramref name="durableTxn"/> (in <paramref name="metaSlot"/>)
+    /// the durable one; they differ only for a process that joins a shared database whose newest commit is not
+    /// durable yet. A joiner (<paramref name="joined"/>) loads its free space at its first write, under the writer
+    /// lock, when no other process can be changing it.
+    /// </summary>
+    private KvDatabase(string path, IStorage storage, KvOptions options, MetaRecord meta, long durableTxn, int metaSlot,
+        SharedState? shared, bool joined)
     {
         Path = path;
         Storage = storage;
         Options = options;
         PageSize = meta.PageSize;
         MaxKeySize = Limits.MaxKeySize(PageSize);
-        _readers = new ReaderTable(options.MaxReaders, options.LeakedReaderGracePeriod, options.TrackTransactions);
-        Pipeline = new CommitPipeline(storage, PageSize, meta.TxnId, metaSlot);
-        _publisher = new SnapshotPublisher(Pipeline, new Snapshot(meta));
+        _shared = shared;
+        _readers = shared is null
+            ? new ReaderTable(options.MaxReaders, options.LeakedReaderGracePeriod, options.TrackTransactions)
+            : SharedReaders(shared, options);
+        _readStates = new ReadState?[_readers.Capacity];
+        Pipeline = new CommitPipeline(storage, PageSize, durableTxn, metaSlot) { Shared = shared, WriterBusy = () => _writerLock.CurrentCount == 0 };
+        _publisher = new SnapshotPublisher(Pipeline, new Snapshot(meta)) { Shared = shared, CoverPages = CoverPages };
         _currentGetter = () => Current;
         if (!storage.IsReadOnly)
         {
-            _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
-            FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, MaxKeySize, _allocator.Pool);
-            Growth = new FileGrowth(storage, Pipeline, _allocator, _readers.OldestSnapshot, PageSize);
+            if (joined)
+            {
+                _allocator = new PageAllocator();
+                _allocatorTxn = -1; // never equals a commit: the first write takes over
+            }
+            else
+            {
+                _allocator = new PageAllocator(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
+                FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, MaxKeySize, _allocator.Pool);
+                _allocatorTxn = meta.TxnId;
+            }
+            Growth = new FileGrowth(storage, Pipeline, _allocator, OldestReaderForSpace, PageSize);
         }
         // Created last: it starts the interval timer, and if loading the free map throws, no timer is left behind.
         _durability = new DurabilityPolicy(Pipeline, options, PageSize, writable: !storage.IsReadOnly);
@@ -75,14 +106,23 @@ public sealed partial class KvDatabase : IDisposable
             Writer = new WriterSession(PageSize);
             Committer = new CommitBuilder(_publisher, Pipeline, _durability, PageSize);
         }
+        // After everything that can fail: a meter left behind by a failed open would report a database that is not there.
+        _metrics = new DatabaseMetrics(path, this, writable: !storage.IsReadOnly);
+        Pipeline.Metrics = _publisher.Metrics = _metrics;
+        if (_allocator is not null) _metrics.SpaceSampled(_allocator.Pool.Count, _allocator.PendingCount);
     }
+
+    long IDatabaseGauges.FileBytes => Storage.Length;
+
+    int IDatabaseGauges.ActiveReaders(out TimeSpan oldestAge) => _readers.Summarize(out oldestAge);
 
     /// <summary>
     /// Opens the database at <paramref name="path"/>, creating it if it does not exist (unless read-only).
     /// </summary>
     /// <exception cref="CorruptDatabaseException">The file is not an MmapKv database or is damaged.</exception>
     /// <exception cref="IncompatibleFormatException">The file was written by an incompatible format version.</exception>
-    /// <exception cref="DatabaseLockedException">Another process or instance has the file open.</exception>
+    /// <exception cref="DatabaseLockedException">The file is open with <see cref="KvOptions.Exclusive"/> in another
+    /// process or instance, or this open asks for <see cref="KvOptions.Exclusive"/> and another one has it open.</exception>
     /// <exception cref="FileNotFoundException">Read-only open of a file that does not exist (names the path).</exception>
     /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist, or a
     /// component of it is not a directory.</exception>
@@ -101,29 +141,67 @@ public sealed partial class KvDatabase : IDisposable
         // Path.Exists, not File.Exists: a directory (or a FIFO, device, socket) at the path is not "missing", and
         // creating a database next to it would only fail later; opening it gives the error that names what it is.
         if (!System.IO.Path.Exists(path) && !options.ReadOnly) DatabaseFormatter.CreateFile(path, options);
-        var storage = MappedStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0);
+        // Where the lock file's locks are not available (macOS), every open is exclusive (docs/durability.md §14.1).
+        if (!options.Exclusive && !LockFile.IsSupported) options = options with { Exclusive = true };
+        var storage = MappedStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0, exclusiveLock: options.Exclusive);
+        SharedState? shared = null;
         try
         {
             if (storage.Length > options.MaxSize)
                 throw new ArgumentException($"The file is {storage.Length} bytes, larger than MaxSize ({options.MaxSize}). Open it with a larger MaxSize.", nameof(options));
-            return Open(path, storage, options);
+            if (!options.Exclusive) shared = JoinLockFile(path, storage, options);
+            else if (!options.ReadOnly && File.Exists(LockFile.PathFor(path))) return OpenExclusiveAfterSharing(path, storage, options);
+            return Open(path, storage, options, shared);
         }
         catch
         {
+            shared?.Dispose();
             storage.Dispose();
             throw;
         }
     }
 
-    /// <summary>Opens a database over any storage (the real map, or a simulated one in tests).</summary>
-    internal static KvDatabase Open(string path, IStorage storage, KvOptions options)
+    /// <summary>Opens a database over any storage (the real map, or a simulated one in tests), exclusively.</summary>
+    internal static KvDatabase Open(string path, IStorage storage, KvOptions options) => Open(path, storage, options, null);
+
+    /// <summary>
+    /// Opens a database over any storage, shared through <paramref name="lockFile"/>: the crash simulation runs
+    /// several openers over one simulated storage and one simulated lock file.
+    /// </summary>
+    internal static KvDatabase OpenShared(string path, IStorage storage, KvOptions options, ILockFile lockFile)
     {
-        var chosen = MetaSlots.Select(storage);
-        if (!storage.IsReadOnly) MetaSlots.MakeDurable(storage, chosen); // R2 and D4 before any page is reused
-        return new KvDatabase(path, storage, options, chosen.Meta, chosen.Slot);
+        var shared = SharedState.Open(lockFile, MetaSlots.Select(storage).Meta.PageSize);
+        try { return Open(path, storage, options, shared); }
+        catch
+        {
+            shared.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Starts a read transaction on the newest commit. Never blocks.</summary>
+    private static KvDatabase Open(string path, IStorage storage, KvOptions options, SharedState? shared)
+    {
+        if (shared is { Rebuilt: false }) return Join(path, storage, options, shared);
+        var chosen = MetaSlots.Select(storage);
+        var latest = chosen.Meta;
+        if (shared is not null && Adoptable(shared, storage, chosen) is { } inherited)
+        {
+            // A process of this boot died (or closed without its final flush) with Deferred commits that only the
+            // page cache holds, and the lock file still names the newest (docs/durability.md §14.4).
+            if (storage.IsReadOnly) latest = inherited; // seen here; made durable by the next read-write open
+            else latest = (chosen = MakeInheritedDurable(storage, chosen, inherited)).Meta;
+        }
+        if (!storage.IsReadOnly) MetaSlots.MakeDurable(storage, chosen); // R2 and D4 before any page is reused
+        if (shared is not null)
+        {
+            var durable = chosen.Meta;
+            shared.Build(options.MaxReaders + ReaderTable.InternalSlots, latest, durable, chosen.Slot);
+        }
+        return new KvDatabase(path, storage, options, latest, chosen.Meta.TxnId, chosen.Slot, shared, joined: false);
+    }
+
+    /// <summary>Starts a read transaction on the newest commit. Never blocks, and allocates nothing (unless
+    /// <see cref="KvOptions.TrackTransactions"/> is on).</summary>
     /// <exception cref="ReaderSlotsFullException">All <see cref="KvOptions.MaxReaders"/> slots are held by open read
     /// transactions (the message names the oldest).</exception>
     public ReadTransaction BeginRead() => BeginRead(internalUse: false);
@@ -142,10 +220,24 @@ public sealed partial class KvDatabase : IDisposable
             if (slot < 0)
             {
                 ReclaimAbandonedReaders();
+                ReclaimDeadReaders();
                 slot = _readers.TryAcquire(_currentGetter, internalUse, site, out snapshot);
                 if (slot < 0) throw _readers.FullError();
             }
-            return new ReadTransaction(this, snapshot, slot);
+            try
+            {
+                // The slot is ours alone, and so is its state object. Taken out of the array while in use, so that
+                // a transaction whose handles are all dropped leaves it unreachable for its finalizer (L2).
+                var state = _readStates[slot] ?? new ReadState(this, slot, snapshot);
+                _readStates[slot] = null;
+                long generation = state.Begin(snapshot);
+                return new ReadTransaction(state, generation, snapshot.TxnId);
+            }
+            catch
+            {
+                _readers.Release(slot);
+                throw;
+            }
         }
         catch
         {
@@ -154,8 +246,13 @@ public sealed partial class KvDatabase : IDisposable
         }
     }
 
-    internal void EndRead(int slot)
+    /// <summary>
+    /// Called once when a read transaction ends, after its generation was retired: its state object goes back to
+    /// the slot before the slot is freed, so the next claimer of the slot finds it.
+    /// </summary>
+    internal void EndRead(int slot, ReadState state)
     {
+        Volatile.Write(ref _readStates[slot], state);
         _readers.Release(slot);
         ReleaseReference();
     }
@@ -197,7 +294,7 @@ public sealed partial class KvDatabase : IDisposable
             ReleaseReference();
             throw WriterTimeout(timeout);
         }
-        return StartWriteLocked();
+        return StartWriteLocked(timeout);
     }
 
     /// <summary>Starts the write transaction, awaiting (not blocking) while another one is open.</summary>
@@ -220,7 +317,7 @@ public sealed partial class KvDatabase : IDisposable
             ReleaseReference();
             throw WriterTimeout(timeout);
         }
-        return StartWriteLocked();
+        return StartWriteLocked(timeout);
     }
 
     private static void CheckTimeout(TimeSpan timeout)
@@ -244,21 +341,28 @@ public sealed partial class KvDatabase : IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
     }
 
-    private WriteTransaction StartWriteLocked()
+    /// <summary>
+    /// Under this database's writer lock: takes the cross-process one too when shared (waiting at most
+    /// <paramref name="timeout"/> more; an async caller's thread blocks for that part), then starts the transaction.
+    /// </summary>
+    private WriteTransaction StartWriteLocked(TimeSpan timeout)
     {
         try
         {
             ObjectDisposedException.ThrowIf(IsClosed, this); // disposed while this writer waited for the lock
+            if (_shared is not null && !_shared.TryTakeWriter(timeout))
+                throw new TimeoutException($"Timed out after {timeout.TotalMilliseconds:0} ms waiting to begin a write transaction: another process has one open (one writer at a time across processes).");
             if (Pipeline.Poison is { } poison)
                 throw new StorageFailedException("A flush failed earlier; the database refuses writes until it is reopened.", 0, poison);
             Storage.VerifyLength();
-            if (Current.TxnId == long.MaxValue) // the next id would not fit the format (M1); only a damaged file gets here
+            if (_publisher.LatestTxn == long.MaxValue) // the next id would not fit the format (M1); only a damaged file gets here
                 Corrupt.Throw("the transaction id is at its maximum; the file's meta record is damaged");
             ReclaimAbandonedReaders();
+            if (_shared is not null) TakeOverIfAnotherProcessWrote();
             // Reuse rules R1, R2 and R2b (PageAllocator).
             _allocator!.Release(_readers.OldestSnapshot(), Pipeline.DurableTxn, Pipeline.FlushedTxn);
             if (Options.TrackTransactions) Volatile.Write(ref _writerSite, CallSite());
-            return new WriteTransaction(this, Current, _allocator);
+            return new WriteTransaction(this, _publisher.LatestMetaForWriter, _allocator);
         }
         catch
         {
@@ -270,7 +374,9 @@ public sealed partial class KvDatabase : IDisposable
     /// <summary>Called once by the write transaction when it ends, committed or not.</summary>
     internal void EndWrite()
     {
+        _metrics.SpaceSampled(_allocator!.Pool.Count, _allocator.PendingCount); // still under the writer lock
         Volatile.Write(ref _writerSite, null);
+        if (_shared is not null) EndSharedWrite();
         _writerLock.Release();
         ReleaseReference();
     }
@@ -288,6 +394,7 @@ public sealed partial class KvDatabase : IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (Storage.IsReadOnly) return;
         Pipeline.FlushAll();
+        if (_shared is not null) FlushOtherProcessesCommits();
     }
 
     /// <summary>Runs the full integrity check (see docs/format.md §9) on the newest commit.</summary>
@@ -303,6 +410,7 @@ public sealed partial class KvDatabase : IDisposable
     public KvStats GetStats()
     {
         using var tx = BeginRead(internalUse: true);
+        ReclaimDeadReaders(); // under the transaction's reference: the table's memory is there
         return KvStats.Collect(tx, Storage.Length, _readers.Snapshot(), _allocator?.PendingCount ?? 0);
     }
 
@@ -323,6 +431,8 @@ public sealed partial class KvDatabase : IDisposable
         // transaction's spans point into the map.
         Pipeline.Dispose(); // stops the flusher thread before the map goes away
         Storage.Dispose();
+        _readers.Dispose();
+        _shared?.Dispose(); // the reader slots were in its map
         _writerLock.Dispose();
     }
 
@@ -350,12 +460,14 @@ public sealed partial class KvDatabase : IDisposable
                 // Give back space allocated ahead of use (no meta references pages past the high-water mark), but
                 // only when no transaction is left: a leftover writer may have handed out spans of pages there. The
                 // delete reserve stays (FileGrowth), so a full disk cannot take it while the database is closed.
-                if (Volatile.Read(ref _references) == 1)
+                if (Volatile.Read(ref _references) == 1 && (_shared is null || _shared.TryBecomeSole()))
                     Storage.Shrink(Math.Min(Storage.Length, Current.Meta.PageCount * PageSize + Growth!.ReserveBytes));
             }
         }
         finally
         {
+            _metrics.Dispose(); // after the final flush, which it counts
+            _shared?.ReleaseLocks(); // the map stays for leftover transactions, like the database's
             Storage.CloseFile(); // releases the lock; the map stays for leftover transactions
             ReleaseReference();
         }

@@ -53,6 +53,16 @@ public sealed record KvStats
     /// <summary>The named trees, by name.</summary>
     public required IReadOnlyList<TreeStats> Trees { get; init; }
 
+    /// <summary>The persistent savepoints, oldest first (<see cref="KvDatabase.CreatePersistentSavepoint"/>).</summary>
+    public IReadOnlyList<PersistentSavepointInfo> Savepoints { get; init; } = [];
+
+    /// <summary>
+    /// Pages kept for persistent savepoints: their table, and the pages of their states that no tree of this state
+    /// uses and that are not free. Each is counted once, however many savepoints share it. Deleting the savepoints
+    /// frees them (docs/format.md §13).
+    /// </summary>
+    public long SavepointPages { get; init; }
+
     /// <summary>Total entries across the default and named trees.</summary>
     public long TotalEntries => Main.Entries + Trees.Sum(t => t.Entries);
 
@@ -64,7 +74,13 @@ public sealed record KvStats
         long[] bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
         FreeMap.ReadFree(ctx, bitmaps, (_, l) => free += l);
         var trees = new List<TreeStats>();
-        foreach (var entry in tx.CommittedCatalog) trees.Add(TreeStats.From(entry.Name, entry.Descriptor));
+        long treePages = PagesOf(meta.Main) + PagesOf(meta.Catalog);
+        foreach (var entry in tx.CommittedCatalog)
+        {
+            trees.Add(TreeStats.From(entry.Name, entry.Descriptor));
+            treePages += PagesOf(entry.Descriptor);
+        }
+        long freeMapPages = meta.FreeMapPages + bitmaps.Length;
         return new KvStats
         {
             PageSize = ctx.PageSize,
@@ -72,7 +88,10 @@ public sealed record KvStats
             PageCount = ctx.PageCount,
             FreePages = free,
             HeldFreePages = held,
-            FreeMapPages = meta.FreeMapPages + bitmaps.Length,
+            FreeMapPages = freeMapPages,
+            Savepoints = KvDatabase.DescribeSavepoints(ctx, meta, tx.Db.MaxKeySize),
+            SavepointPages = meta.HasSavepoints
+                ? ctx.PageCount - MetaPage.Count - treePages - free - freeMapPages : 0,
             TxnId = tx.TxnId,
             DurableTxnId = tx.Db.DurableTxnId,
             ActiveReaders = readers.Count,
@@ -81,4 +100,6 @@ public sealed record KvStats
             Trees = trees,
         };
     }
+
+    private static long PagesOf(in TreeDescriptor d) => d.BranchPages + d.LeafPages + d.OverflowPages;
 }

@@ -1,14 +1,17 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using MmapKv.BTree;
 using MmapKv.Catalog;
+using MmapKv.Diagnostics;
 using MmapKv.Format;
 using MmapKv.Pages;
 
 namespace MmapKv;
 
 /// <summary>
-/// What read and write transactions share: lookups, cursors and named trees over one consistent view.
+/// The base of <see cref="WriteTransaction"/>: lookups, cursors and named trees over one consistent view. The
+/// same code serves read transactions, whose public face is the <see cref="ReadTransaction"/> handle.
 /// A transaction is not bound to a thread, but must not be used by two threads at once.
 /// </summary>
 /// <remarks>
@@ -17,23 +20,43 @@ namespace MmapKv;
 /// </remarks>
 public abstract class KvTransaction : IDisposable
 {
+    /// <summary>The generation of a transaction object that is never reused (a write transaction).</summary>
+    private protected const long Unpooled = 0;
+
     internal readonly KvDatabase Db;
     internal readonly TreeState MainTree;
     internal readonly TreeState CatalogTree;
+    /// <summary>With <see cref="KvOptions.DebugSpans"/>, where handed-out spans are copied (docs/durability.md §12.5); else null.</summary>
+    internal readonly SpanGuard? Guard;
     private protected bool _ended;
     private protected string? _endReason;
-    private int _busy; // 1 while a public operation runs: detects use from two threads at once (see Enter)
+    // Generation * 2, plus 1 while a public operation runs (see Use). The generation tells the handles, cursors and
+    // trees of one use of a reused object (ReadState) from those of the next: one compare-exchange checks both that
+    // the caller's generation is current (else ObjectDisposedException, L5) and that no other thread is inside (L3).
+    private long _use;
 
-    private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta)
+    private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta, long generation = Unpooled)
     {
         Db = db;
         TxnId = txnId;
         MainTree = new TreeState(null, meta.Main);
         CatalogTree = new TreeState(null, meta.Catalog);
+        _use = generation << 1;
+        if (db.Options.DebugSpans) Guard = new SpanGuard();
+    }
+
+    /// <summary>A transaction over tree states it is given (a write transaction's, which the database reuses).</summary>
+    private protected KvTransaction(KvDatabase db, long txnId, TreeState mainTree, TreeState catalogTree)
+    {
+        Db = db;
+        TxnId = txnId;
+        MainTree = mainTree;
+        CatalogTree = catalogTree;
+        if (db.Options.DebugSpans) Guard = new SpanGuard();
     }
 
     /// <summary>For a read transaction, the id of the commit it sees; for a write transaction, the id it will commit as.</summary>
-    public long TxnId { get; }
+    public long TxnId { get; private protected set; }
 
     /// <summary>Whether this transaction may write.</summary>
     public abstract bool IsReadOnly { get; }
@@ -47,29 +70,185 @@ public abstract class KvTransaction : IDisposable
     /// <returns>Whether the key exists.</returns>
     /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
     /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
-    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => TryGet(MainTree, key, out value);
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => TryGet(Unpooled, MainTree, key, out value);
+
+    /// <summary>
+    /// Looks up <paramref name="key"/> in the default tree and copies its value into <paramref name="destination"/>.
+    /// Allocates nothing.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="destination">Where the value is copied; it must have room for the whole value.</param>
+    /// <param name="written">The value's length (the bytes written), or 0 when the key is absent.</param>
+    /// <returns>Whether the key exists; false only when it does not.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>; or
+    /// <paramref name="destination"/> is shorter than the value (the message gives the value's length; nothing is written).</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written) =>
+        TryGet(Unpooled, MainTree, key, destination, out written);
+
+    /// <summary>Looks up <paramref name="key"/> in the default tree and appends its value to <paramref name="writer"/>
+    /// (one <c>GetSpan</c> of the value's length, then <c>Advance</c>). Nothing is written when the key is absent.</summary>
+    /// <returns>Whether the key exists.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="writer"/> is null.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer) => TryGet(Unpooled, MainTree, key, writer);
+
+    /// <summary>Looks up <paramref name="key"/> in the default tree and returns a copy of its value (a new array),
+    /// or null when the key is absent. Prefer <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> on hot paths.</summary>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
+    public byte[]? Get(ReadOnlySpan<byte> key) => Get(Unpooled, MainTree, key);
+
+    /// <summary>Every entry of the default tree, in key order; <see cref="KvScan.Reverse"/> for descending. Allocates
+    /// nothing (see <see cref="KvScan"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
+    public KvScan Scan() => Scan(Unpooled, MainTree, default, default);
+
+    /// <summary>
+    /// The entries of the default tree with <paramref name="from"/> &lt;= key &lt; <paramref name="to"/>, in key
+    /// order; <see cref="KvScan.Reverse"/> for descending. An empty bound is open: <c>Scan(from, default)</c> runs
+    /// to the last key, <c>Scan(default, to)</c> from the first. Allocates nothing (see <see cref="KvScan"/>).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
+    public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) => Scan(Unpooled, MainTree, from, to);
+
+    /// <summary>The entries of the default tree whose keys start with <paramref name="prefix"/>, in key order; the
+    /// empty prefix gives every entry. <see cref="KvScan.Reverse"/> for descending. Allocates nothing.</summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
+    public KvScan ScanPrefix(ReadOnlySpan<byte> prefix) => ScanPrefix(Unpooled, MainTree, prefix);
 
     /// <summary>Opens a cursor on the default tree. Dispose it, or let the transaction end, when done.</summary>
-    public KvCursor OpenCursor() => OpenCursor(MainTree);
+    public KvCursor OpenCursor() => OpenCursor(Unpooled, MainTree);
 
-    /// <summary>Opens the named tree. In a read transaction a missing tree throws <see cref="KeyNotFoundException"/>;
-    /// in a write transaction it is created.</summary>
+    /// <summary>Opens the named tree, whatever its key order. In a read transaction a missing tree throws
+    /// <see cref="KeyNotFoundException"/>; in a write transaction it is created, ordered bytewise. A tree of a custom
+    /// order opened this way gives its name, count and order, and its other operations throw
+    /// <see cref="InvalidOperationException"/>: open it with its comparer to use it.</summary>
     public abstract KvTree OpenTree(string name);
 
-    /// <summary>Opens the named tree if it exists (in a write transaction, also if it was created in it).</summary>
-    public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree)
+    /// <summary>
+    /// Opens the named tree, which must have key order <paramref name="order"/>. In a read transaction a missing tree
+    /// throws <see cref="KeyNotFoundException"/>; in a write transaction it is created with that order.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another key order (the message names both).</exception>
+    /// <exception cref="ArgumentException"><paramref name="order"/> is <see cref="KeyOrder.Custom"/>: pass the comparer instead.</exception>
+    public abstract KvTree OpenTree(string name, KeyOrder order);
+
+    /// <summary>
+    /// Opens the named tree ordered by <paramref name="comparer"/> (<see cref="KeyOrder.Custom"/>). In a read
+    /// transaction a missing tree throws <see cref="KeyNotFoundException"/>; in a write transaction it is created.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
+    public abstract KvTree OpenTree(string name, IKeyComparer comparer);
+
+    /// <summary>Opens the named tree if it exists (in a write transaction, also if it was created in it), whatever its
+    /// key order. A tree of a custom order opened this way gives its name, count and order, and its other operations
+    /// throw <see cref="InvalidOperationException"/>: open it with its comparer to use it.</summary>
+    /// <exception cref="InvalidOperationException">The tree is a multimap tree (open it with <c>OpenMultiTree</c>).</exception>
+    public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree) => TryOpenTree(Unpooled, name, out tree);
+
+    /// <summary>Opens the named tree, ordered by <paramref name="comparer"/>, if it exists.</summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
+    public bool TryOpenTree(string name, IKeyComparer comparer, [NotNullWhen(true)] out KvTree? tree) =>
+        TryOpenTree(Unpooled, name, out tree, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
+
+    internal bool TryOpenTree(long generation, string name, [NotNullWhen(true)] out KvTree? tree,
+        KeyOrder? order = null, IKeyComparer? comparer = null)
     {
-        using var use = Use();
+        using var use = Use(generation);
         ThrowIfEnded();
         var state = FindTree(name);
-        tree = state is null ? null : new KvTree(this, state);
+        if (state is not null)
+        {
+            CheckKind(state, multimap: false);
+            MatchOrder(state, order, comparer);
+        }
+        tree = state is null ? null : new KvTree(this, state, generation);
         return tree is not null;
     }
 
-    /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
-    public IReadOnlyList<string> GetTreeNames()
+    /// <summary>Opens an existing named tree of the kind asked for (null: either kind), or returns null if there is
+    /// none; a tree of the other kind is <see cref="InvalidOperationException"/>. The read side of <c>OpenMultiTree</c>.</summary>
+    internal TreeState? FindTree(long generation, string name, bool? multimap)
     {
-        using var use = Use();
+        using var use = Use(generation);
+        ThrowIfEnded();
+        var state = FindTree(name);
+        return state is null || multimap is not { } kind ? state : CheckKind(state, kind);
+    }
+
+    /// <summary>Returns <paramref name="state"/> if its descriptor's kind (docs/format.md §5.1) is the one asked
+    /// for; a plain tree opened as a multimap, or a multimap as a plain tree, is the caller's mistake.</summary>
+    internal static TreeState CheckKind(TreeState state, bool multimap)
+    {
+        if (state.Desc.IsMultimap != multimap) ThrowWrongKind(state.Name!, state.Desc.IsMultimap);
+        return state;
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowWrongKind(string name, bool isMultimap) => throw new InvalidOperationException(isMultimap
+        ? $"The tree '{name}' is a multimap tree; open it with OpenMultiTree, not OpenTree."
+        : $"The tree '{name}' is a plain tree, not a multimap tree; open it with OpenTree, not OpenMultiTree.");
+
+    /// <summary>The flags and comparison of a new tree of <paramref name="order"/> or <paramref name="comparer"/>.</summary>
+    internal static TreeDescriptor NewTree(KeyOrder? order, IKeyComparer? comparer)
+    {
+        if (comparer is not null)
+        {
+            uint flags = TreeDescriptor.OrderCustom | (uint)KeyComparer.NameHash(comparer.Name) << TreeDescriptor.NameHashShift;
+            return TreeDescriptor.Empty(flags, new KeyComparer.Custom(comparer));
+        }
+        var cmp = KeyComparer.ForOrder(order ?? KeyOrder.Bytewise);
+        return TreeDescriptor.Empty(cmp is null ? 0 : (uint)cmp.Order, cmp);
+    }
+
+    /// <summary>
+    /// Checks an existing tree against the order its opener asked for, and binds a custom tree to its comparer.
+    /// No order asked for (<c>OpenTree(name)</c>) takes the stored built-in order.
+    /// </summary>
+    internal static void MatchOrder(TreeState state, KeyOrder? order, IKeyComparer? comparer)
+    {
+        var stored = state.Desc.Order;
+        string storedName = stored?.Describe() ?? nameof(KeyOrder.Bytewise);
+        if (comparer is not null)
+        {
+            string asked = $"Custom ('{comparer.Name}')";
+            if (stored is KeyComparer.Custom bound)
+            {
+                if (ReferenceEquals(bound.Comparer, comparer) || string.Equals(bound.Comparer.Name, comparer.Name, StringComparison.Ordinal)) return;
+                throw OrderMismatch(state, storedName, asked);
+            }
+            if (stored is not KeyComparer.UnboundCustom unbound || unbound.StoredHash != KeyComparer.NameHash(comparer.Name))
+                throw OrderMismatch(state, storedName, asked);
+            state.Desc.Order = new KeyComparer.Custom(comparer);
+            return;
+        }
+        if (order is { } o)
+        {
+            if (o == KeyOrder.Custom) KeyComparer.ForOrder(o); // throws: a custom order is given by its comparer
+            if (o != state.Desc.KeyOrder) throw OrderMismatch(state, storedName, o.ToString());
+            return;
+        }
+        // A custom tree opened without its comparer stays unbound: its name, count and order can be read, and
+        // every operation that needs the order throws (UnboundCustom).
+    }
+
+    /// <summary>Walks and cursors need the order (each leaf change checks it): refused on an unbound custom tree.</summary>
+    private static void ThrowIfUnbound(TreeState tree)
+    {
+        if (tree.Desc.Order is KeyComparer.UnboundCustom unbound) unbound.CheckKey(default);
+    }
+
+    private static InvalidOperationException OrderMismatch(TreeState state, string stored, string asked) =>
+        new($"Tree '{state.Name}' is ordered {stored}; it was opened as {asked}. A tree keeps the key order it was created with.");
+
+    /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
+    public IReadOnlyList<string> GetTreeNames() => GetTreeNames(Unpooled);
+
+    internal IReadOnlyList<string> GetTreeNames(long generation)
+    {
+        using var use = Use(generation);
         ThrowIfEnded();
         return TreeNames();
     }
@@ -93,47 +272,151 @@ public abstract class KvTransaction : IDisposable
 
     internal virtual TreeState? FindTree(string name) => ReadCatalog(name);
 
-    /// <summary>Whether the transaction has ended.</summary>
-    internal bool IsEnded => _ended;
+    /// <summary>Whether the use <paramref name="generation"/> of this object has ended (a cursor or tree of it is stale).</summary>
+    internal bool IsEnded(long generation) => _ended || Volatile.Read(ref _use) >> 1 != generation;
 
     /// <summary>The committed descriptor of a named tree, or null.</summary>
     private TreeState? ReadCatalog(string name) =>
         CommittedCatalog.TryFind(name, out var desc) ? new TreeState(name, desc) : null;
 
-    internal bool TryGet(TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    internal bool TryGet(long generation, TreeState tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
-        CheckKey(key);
-        using var use = Use();
+        CheckKey(tree, key);
+        using var use = Use(generation);
         ThrowIfEnded(tree);
-        return TreeReader.TryGet(Context, tree.Desc, key, out value);
+        bool found = TreeReader.TryGet(Context, tree.Desc, key, out value);
+        if (Guard is not null) value = Guard.Copy(value);
+        return found;
     }
 
-    internal KvCursor OpenCursor(TreeState tree)
+    internal bool TryGet(long generation, TreeState tree, ReadOnlySpan<byte> key, Span<byte> destination, out int written)
     {
-        using var use = Use();
-        ThrowIfEnded(tree);
-        return new KvCursor(this, tree);
+        if (!TryGet(generation, tree, key, out var value))
+        {
+            written = 0;
+            return false;
+        }
+        if (value.Length > destination.Length) ThrowDestinationTooShort(value.Length, destination.Length, nameof(destination));
+        value.CopyTo(destination);
+        written = value.Length;
+        return true;
     }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDestinationTooShort(int needed, int length, string paramName) => throw new ArgumentException(
+        $"The value is {needed} bytes; the destination has room for {length}. Pass a destination of at least {needed} bytes.",
+        paramName);
+
+    internal bool TryGet(long generation, TreeState tree, ReadOnlySpan<byte> key, IBufferWriter<byte> writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (!TryGet(generation, tree, key, out var value)) return false;
+        // The writer is the caller's code, so it runs outside the use mark: it may use this transaction itself.
+        if (!value.IsEmpty)
+        {
+            value.CopyTo(writer.GetSpan(value.Length));
+            writer.Advance(value.Length);
+        }
+        return true;
+    }
+
+    internal byte[]? Get(long generation, TreeState tree, ReadOnlySpan<byte> key) =>
+        TryGet(generation, tree, key, out var value) ? value.ToArray() : null;
+
+    internal KvScan Scan(long generation, TreeState tree, ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        using (Use(generation)) ThrowIfEnded(tree);
+        ThrowIfUnbound(tree);
+        if (tree.Desc.Order is { } order)
+        {
+            if (!from.IsEmpty) order.CheckKey(from);
+            if (!to.IsEmpty) order.CheckKey(to);
+        }
+        return new KvScan(this, tree, generation, from, to, default, reverse: false);
+    }
+
+    internal KvScan ScanPrefix(long generation, TreeState tree, ReadOnlySpan<byte> prefix)
+    {
+        using (Use(generation)) ThrowIfEnded(tree);
+        ThrowIfUnbound(tree);
+        // Keys that share a prefix are adjacent only in bytewise order (and its reverse, which the walk does not
+        // handle): under any other order a prefix scan is refused rather than answered from a wrong range.
+        if (!prefix.IsEmpty && tree.Desc.Order is { } order)
+            throw new InvalidOperationException($"A prefix scan needs a tree ordered bytewise; this tree is ordered {order.Describe()}. Use Scan(from, to).");
+        return new KvScan(this, tree, generation, default, default, prefix, reverse: false);
+    }
+
+    internal KvCursor OpenCursor(long generation, TreeState tree)
+    {
+        using var use = Use(generation);
+        ThrowIfEnded(tree);
+        ThrowIfUnbound(tree);
+        return new KvCursor(this, tree, generation);
+    }
+
+    /// <summary>Marks a transaction that is never reused busy for one operation (see <see cref="Use(long)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal UseScope Use() => Use(Unpooled);
 
     /// <summary>
-    /// Marks the transaction busy for one public operation; disposing the scope clears the mark. A second thread
-    /// that enters meanwhile gets <see cref="InvalidOperationException"/> before it touches any state, so racing
-    /// callers never see each other's half-made changes, and in particular never a
-    /// <see cref="CorruptDatabaseException"/>, which must mean that the file is damaged (invariant L3).
+    /// Marks the transaction busy for one public operation of the caller's <paramref name="generation"/>; disposing
+    /// the scope clears the mark. A second thread that enters meanwhile gets <see cref="InvalidOperationException"/>
+    /// before it touches any state, so racing callers never see each other's half-made changes, and in particular
+    /// never a <see cref="CorruptDatabaseException"/>, which must mean that the file is damaged (invariant L3). A
+    /// caller whose generation has ended (a disposed read transaction's handle, cursor or tree, even after the object
+    /// was reused) gets <see cref="ObjectDisposedException"/> and changes nothing, so it cannot disturb the
+    /// object's current user (invariant L5).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal UseScope Use()
+    internal UseScope Use(long generation)
     {
-        if (Interlocked.Exchange(ref _busy, 1) != 0) ThrowConcurrentUse();
-        return new UseScope(this);
+        long idle = generation << 1;
+        long seen = Interlocked.CompareExchange(ref _use, idle | 1, idle);
+        if (seen != idle) ThrowUse(seen, generation);
+        return new UseScope(this, idle);
     }
 
     internal readonly ref struct UseScope
     {
         private readonly KvTransaction _tx;
-        public UseScope(KvTransaction tx) => _tx = tx;
-        public void Dispose() => Volatile.Write(ref _tx._busy, 0);
+        private readonly long _idle;
+        public UseScope(KvTransaction tx, long idle)
+        {
+            _tx = tx;
+            _idle = idle;
+        }
+        public void Dispose() => Volatile.Write(ref _tx._use, _idle);
     }
+
+    /// <summary>
+    /// Ends <paramref name="generation"/> of a reused object: from here on every handle, cursor and tree of it is
+    /// stale. Returns false if it had already ended (a second Dispose, which must be harmless).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread is inside an operation of this generation.</exception>
+    private protected bool Retire(long generation)
+    {
+        long idle = generation << 1;
+        long seen = Interlocked.CompareExchange(ref _use, (generation + 1) << 1, idle);
+        if (seen == idle) return true;
+        if (seen >> 1 != generation) return false;
+        ThrowConcurrentUse();
+        return false;
+    }
+
+    /// <summary>The generation the next user of a reused object gets; only its owner calls this, while it is idle.</summary>
+    private protected long CurrentGeneration => Volatile.Read(ref _use) >> 1;
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowUse(long seen, long generation)
+    {
+        if (seen >> 1 != generation) ThrowStale();
+        ThrowConcurrentUse();
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowStale() => throw new ObjectDisposedException(ObjectName, "The transaction has ended (committed, aborted or disposed).");
+
+    private string ObjectName => IsReadOnly ? nameof(ReadTransaction) : GetType().Name;
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowConcurrentUse() => throw new InvalidOperationException(
@@ -144,6 +427,14 @@ public abstract class KvTransaction : IDisposable
     internal void CheckKey(ReadOnlySpan<byte> key)
     {
         if ((uint)(key.Length - 1) >= (uint)Db.MaxKeySize) ThrowBadKey(key.Length);
+    }
+
+    /// <summary><see cref="CheckKey(ReadOnlySpan{byte})"/>, and the tree's key order's own rule (8-byte integers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckKey(TreeState tree, ReadOnlySpan<byte> key)
+    {
+        if ((uint)(key.Length - 1) >= (uint)Db.MaxKeySize) ThrowBadKey(key.Length);
+        tree.Desc.Order?.CheckKey(key);
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -166,10 +457,10 @@ public abstract class KvTransaction : IDisposable
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowEnded(TreeState? tree = null)
     {
-        if (tree is { Deleted: true }) throw new InvalidOperationException($"The tree '{tree.Name}' was deleted in this transaction.");
+        if (tree is { Deleted: true }) throw new InvalidOperationException($"The tree '{tree.Name}' was deleted in this transaction, or its creation was rolled back to a savepoint.");
         if (_endReason is not null) throw new InvalidOperationException(_endReason);
-        if (!_ended) throw new ObjectDisposedException(GetType().Name, "The database was disposed while this transaction was open; dispose the transaction.");
-        throw new ObjectDisposedException(GetType().Name, "The transaction has ended (committed, aborted or disposed).");
+        if (!_ended) throw new ObjectDisposedException(ObjectName, "The database was disposed while this transaction was open; dispose the transaction.");
+        throw new ObjectDisposedException(ObjectName, "The transaction has ended (committed, aborted or disposed).");
     }
 
     /// <summary>Ends the transaction. A write transaction that was not committed is aborted.</summary>
@@ -179,6 +470,7 @@ public abstract class KvTransaction : IDisposable
         using var use = Use();
         if (_ended) return;
         _ended = true;
+        Guard?.DropSpans();
         End();
         GC.SuppressFinalize(this);
     }

@@ -1,7 +1,10 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using MmapKv.BTree;
+using MmapKv.Catalog;
 using MmapKv.Format;
 using MmapKv.Pages;
-using MmapKv.Transactions;
 
 namespace MmapKv;
 
@@ -10,43 +13,154 @@ namespace MmapKv;
 /// commits happen meanwhile, and never blocks the writer. Keep it short-lived: pages it can see are not reused
 /// until it ends, so a forgotten reader makes the file grow.
 /// </summary>
-public sealed class ReadTransaction : KvTransaction
+/// <remarks>
+/// <para>This is a handle: beginning and ending a read transaction allocates nothing, because the state behind it is
+/// reused by the next read transaction. Copies of a handle are the same transaction. Once it is disposed, every
+/// copy, and every cursor and tree opened through it, throws <see cref="ObjectDisposedException"/>, even after the
+/// state has been reused by another transaction; a second <see cref="Dispose"/> does nothing.</para>
+/// <para>Spans returned by <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> and by cursors point into the memory map and stay valid until the
+/// transaction ends. A transaction is not bound to a thread, but must not be used by two threads at once.
+/// A <c>default</c> handle was never begun: using it throws <see cref="InvalidOperationException"/>.</para>
+/// </remarks>
+public readonly struct ReadTransaction : IDisposable
 {
-    private readonly PageContext _context;
-    private readonly int _readerSlot;
+    private readonly ReadState? _state;
+    private readonly long _generation;
 
-    internal ReadTransaction(KvDatabase db, Snapshot snapshot, int readerSlot)
-        : base(db, snapshot.TxnId, snapshot.Meta)
+    internal ReadTransaction(ReadState state, long generation, long txnId)
     {
-        _readerSlot = readerSlot;
-        SnapshotMeta = snapshot.Meta;
-        _context = db.ContextAt(snapshot.Meta.PageCount, db.Options.VerifyChecksums ? new PageVerifier() : null);
+        _state = state;
+        _generation = generation;
+        TxnId = txnId;
     }
 
-    /// <inheritdoc/>
-    public override bool IsReadOnly => true;
+    /// <summary>The id of the commit this transaction sees (kept in the handle, so it stays right after the end).</summary>
+    public long TxnId { get; }
 
-    internal override PageContext Context => _context;
+    /// <summary>Always true.</summary>
+    [SuppressMessage("Performance", "CA1822", Justification = "An instance member, like KvTransaction.IsReadOnly, for code written against either.")]
+    public bool IsReadOnly => true;
 
-    internal MetaRecord SnapshotMeta { get; }
+    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
+    /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        var state = State;
+        return state.TryGet(_generation, state.MainTree, key, out value);
+    }
+
+    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
+    /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written)
+    {
+        var state = State;
+        return state.TryGet(_generation, state.MainTree, key, destination, out written);
+    }
+
+    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
+    /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
+    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer)
+    {
+        var state = State;
+        return state.TryGet(_generation, state.MainTree, key, writer);
+    }
+
+    /// <inheritdoc cref="KvTransaction.Get(ReadOnlySpan{byte})"/>
+    /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
+    public byte[]? Get(ReadOnlySpan<byte> key)
+    {
+        var state = State;
+        return state.Get(_generation, state.MainTree, key);
+    }
+
+    /// <inheritdoc cref="KvTransaction.Scan()"/>
+    public KvScan Scan()
+    {
+        var state = State;
+        return state.Scan(_generation, state.MainTree, default, default);
+    }
+
+    /// <inheritdoc cref="KvTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
+    public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        var state = State;
+        return state.Scan(_generation, state.MainTree, from, to);
+    }
+
+    /// <inheritdoc cref="KvTransaction.ScanPrefix(ReadOnlySpan{byte})"/>
+    public KvScan ScanPrefix(ReadOnlySpan<byte> prefix)
+    {
+        var state = State;
+        return state.ScanPrefix(_generation, state.MainTree, prefix);
+    }
+
+    /// <inheritdoc cref="KvTransaction.OpenCursor()"/>
+    public KvCursor OpenCursor()
+    {
+        var state = State;
+        return state.OpenCursor(_generation, state.MainTree);
+    }
 
     /// <summary>Opens an existing named tree.</summary>
     /// <exception cref="KeyNotFoundException">No tree has that name in this snapshot.</exception>
-    public override KvTree OpenTree(string name)
-    {
-        using var use = Use();
-        ThrowIfEnded();
-        return new KvTree(this, FindTree(name) ?? throw new KeyNotFoundException($"No tree named '{name}' exists."));
-    }
+    public KvTree OpenTree(string name) => State.OpenTree(_generation, name);
 
-    private protected override void End() => Db.EndRead(_readerSlot);
+    /// <inheritdoc cref="KvTransaction.OpenTree(string, KeyOrder)"/>
+    public KvTree OpenTree(string name, KeyOrder order) => State.OpenTree(_generation, name, order);
+
+    /// <inheritdoc cref="KvTransaction.OpenTree(string, IKeyComparer)"/>
+    public KvTree OpenTree(string name, IKeyComparer comparer) =>
+        State.OpenTree(_generation, name, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
+
+    /// <summary>Opens the named tree if it exists, whatever its key order (a custom one as
+    /// <see cref="KvTransaction.OpenTree(string)"/> says).</summary>
+    public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree) => State.TryOpenTree(_generation, name, out tree);
+
+    /// <inheritdoc cref="KvTransaction.TryOpenTree(string, IKeyComparer, out KvTree)"/>
+    public bool TryOpenTree(string name, IKeyComparer comparer, [NotNullWhen(true)] out KvTree? tree) =>
+        State.TryOpenTree(_generation, name, out tree, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
     /// <summary>
-    /// A reader that was never disposed and is now unreachable: its slot starts the grace period after which the
-    /// pages it holds may be reused (L2). Only an undisposed transaction gets here (Dispose suppresses this).
+    /// Looks up <paramref name="key"/> in the named tree <paramref name="treeName"/>; false if the tree or the key
+    /// is missing. Unlike <c>TryOpenTree(name).TryGet(key)</c> it makes no <see cref="KvTree"/> handle, and a read
+    /// state that already resolved the tree on this snapshot does not search the catalog: nothing is allocated.
+    /// The cache's Get (src/MmapKv.Caching) reads through it.
     /// </summary>
-    ~ReadTransaction()
+    /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
+    /// <exception cref="ArgumentException">The key is empty or too long, or the name cannot be a tree name.</exception>
+    internal bool TryGetInTree(string treeName, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
+        State.TryGetInTree(_generation, treeName, key, out value);
+
+    /// <inheritdoc cref="KvTransaction.GetTreeNames()"/>
+    public IReadOnlyList<string> GetTreeNames() => State.GetTreeNames(_generation);
+
+    /// <summary>Ends the transaction. Calling it again, or on a copy, does nothing.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is using the transaction right now.</exception>
+    public void Dispose() => _state?.End(_generation);
+
+    private ReadState State
     {
-        if (!_ended) Db.AbandonRead(_readerSlot);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _state ?? ThrowNotBegun();
     }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static ReadState ThrowNotBegun() =>
+        throw new InvalidOperationException("This ReadTransaction is a default value; start one with KvDatabase.BeginRead().");
+
+    // The database's own reads (Check, GetStats, CopyTo, compaction) reach the state directly; they end the
+    // transaction with a using block in the same method, so no generation check is needed.
+    internal KvDatabase Db => State.Db;
+    internal PageContext Context => State.Context;
+    internal MetaRecord SnapshotMeta => State.SnapshotMeta;
+    internal TreeState MainTree => State.MainTree;
+    internal TreeCatalog CommittedCatalog => State.CommittedCatalog;
+    internal KvCursor OpenCursor(TreeState tree) => State.OpenCursor(_generation, tree);
+
+    /// <summary>The state and this handle's use of it, for handles made outside this file (multimap trees); every
+    /// operation on them passes <see cref="KvTransaction.Use(long)"/> with the generation (L5).</summary>
+    internal (KvTransaction State, long Generation) Handle => (State, _generation);
+
+    /// <summary>The state object behind the handle (null for a default handle); tests check its reuse with it.</summary>
+    internal ReadState? RawState => _state;
 }

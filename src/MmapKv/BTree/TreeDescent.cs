@@ -11,15 +11,16 @@ internal static class TreeDescent
     /// branch the child taken, at the leaf the first entry not less than the key (possibly one past the last).
     /// Returns the leaf, and whether the key exists. Each page's kind is checked against its level (T1).
     /// </summary>
-    public static Node ToKey(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, long[] ids, int[] indexes, out bool exact)
+    public static Node ToKey(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, Span<long> ids, Span<int> indexes, out bool exact)
     {
         uint hint = NodeLayout.Hint(key);
+        var order = tree.Order;
         long id = tree.Root;
         int leafLevel = tree.Depth - 1;
         for (int level = 0; level < leafLevel; level++)
         {
             Node b = ctx.Node(id, PageKind.Branch);
-            int i = b.ChildIndex(key, hint);
+            int i = order is null ? b.ChildIndex(key, hint) : b.ChildIndex(key, order);
             ids[level] = id;
             indexes[level] = i;
             id = b.ChildAt(i);
@@ -30,7 +31,7 @@ internal static class TreeDescent
         }
         Node leaf = ctx.Node(id, PageKind.Leaf);
         ids[leafLevel] = id;
-        indexes[leafLevel] = leaf.LowerBound(key, hint, 0, out exact);
+        indexes[leafLevel] = order is null ? leaf.LowerBound(key, hint, 0, out exact) : leaf.LowerBound(key, order, 0, out exact);
         return leaf;
     }
 }

@@ -21,6 +21,7 @@ internal static class TreeReader
     {
         leafId = 0;
         if (tree.IsEmpty) { value = default; return false; }
+        if (tree.Order is not null) return TryGetOrdered(ctx, tree, key, out value, out leafId);
         uint hint = NodeLayout.Hint(key);
         long id = tree.Root;
         for (int level = tree.Depth; level > 1; level--)
@@ -31,6 +32,24 @@ internal static class TreeReader
         Node leaf = ctx.Node(id, PageKind.Leaf);
         leafId = id;
         int i = leaf.LowerBound(key, hint, 0, out bool exact);
+        if (!exact) { value = default; return false; }
+        value = leaf.ValueAt(i, ctx);
+        return true;
+    }
+
+    /// <summary>The lookup of a tree not ordered bytewise: whole-key comparisons (docs/design.md §16).</summary>
+    private static bool TryGetOrdered(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out long leafId)
+    {
+        var order = tree.Order!;
+        long id = tree.Root;
+        for (int level = tree.Depth; level > 1; level--)
+        {
+            Node branch = ctx.Node(id, PageKind.Branch);
+            id = branch.ChildAt(branch.ChildIndex(key, order));
+        }
+        Node leaf = ctx.Node(id, PageKind.Leaf);
+        leafId = id;
+        int i = leaf.LowerBound(key, order, 0, out bool exact);
         if (!exact) { value = default; return false; }
         value = leaf.ValueAt(i, ctx);
         return true;

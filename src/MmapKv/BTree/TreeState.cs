@@ -24,4 +24,13 @@ internal sealed class TreeState
         Name = name;
         Desc = desc;
     }
+
+    /// <summary>Starts over at <paramref name="desc"/>, clean and not deleted: the write transactions of a database
+    /// reuse their default and catalog tree states (Transactions.WriterSession).</summary>
+    public void Reset(in TreeDescriptor desc)
+    {
+        Desc = desc;
+        Dirty = false;
+        Deleted = false;
+    }
 }

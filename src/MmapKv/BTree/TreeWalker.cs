@@ -87,6 +87,7 @@ internal sealed class TreeWalker
 {
     private readonly PageContext _ctx;
     private readonly HashSet<long> _reached = new();
+    private Func<long, bool>? _enter; // the current walk's, see Walk
 
     public TreeWalker(PageContext ctx) => _ctx = ctx;
 
@@ -95,9 +96,14 @@ internal sealed class TreeWalker
     /// <param name="visitor">What each visit does.</param>
     /// <param name="readLeaves">False: visit the branch pages only (leaves are neither read nor remembered; a
     /// visitor that needs their ids reads them from their parents). A cheap walk: about one page in a hundred.</param>
-    public void Walk(in TreeDescriptor tree, ITreeVisitor visitor, bool readLeaves = true)
+    /// <param name="enter">Null: every page. Otherwise asked for each page (node page or overflow run's first page)
+    /// before it is read or remembered: false skips it and everything below it, silently. Walks of a savepoint's state
+    /// use it to leave out what another state shares (docs/format.md §13.3).</param>
+    public void Walk(in TreeDescriptor tree, ITreeVisitor visitor, bool readLeaves = true, Func<long, bool>? enter = null)
     {
         if (tree.IsEmpty || (!readLeaves && tree.Depth == 1)) return;
+        _enter = enter;
+        if (enter is not null && !enter(tree.Root)) return;
         if (!_reached.Add(tree.Root)) { visitor.Repeated(tree.Root, 0, "the tree's root is reached twice"); return; }
         Visit(tree.Root, 0, readLeaves ? tree.Depth : tree.Depth - 1, tree.Depth, visitor, default);
     }
@@ -118,6 +124,7 @@ internal sealed class TreeWalker
             {
                 if (level + 1 == levels) break; // branches only: the children are leaves, which are not read
                 long child = node.ChildAt(i);
+                if (_enter is not null && !_enter(child)) continue;
                 if (_reached.Add(child)) Visit(child, level + 1, levels, depth, visitor, bounds.Child(node, i));
                 else visitor.Repeated(child, id, "page is referenced twice in one tree");
                 continue;
@@ -125,6 +132,7 @@ internal sealed class TreeWalker
             long first = node.OverflowPageAt(i, out uint length);
             if (first == 0) continue;
             _ctx.OverflowValue(first, length); // validates the run's header against the reference
+            if (_enter is not null && !_enter(first)) continue;
             if (_reached.Add(first)) visitor.OverflowRun(first, NodeLayout.OverflowRunPages(_ctx.PageSize, length), id);
             else visitor.Repeated(first, id, "overflow run is referenced twice in one tree");
         }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MmapKv.Format;
 using MmapKv.Pages;
 
@@ -22,6 +23,8 @@ internal sealed unsafe class TreeWriter
     private readonly int _maxKeySize;
     private readonly long[] _pathIds = new long[Limits.MaxTreeDepth];
     private readonly int[] _pathIdx = new int[Limits.MaxTreeDepth];
+    private readonly long[] _findIds = new long[Limits.MaxTreeDepth]; // Reserve's second descent
+    private readonly int[] _findIdx = new int[Limits.MaxTreeDepth];
     private readonly byte* _scratch;   // a page copy for splits and compaction
     private readonly byte* _entry;     // the leaf entry being inserted
     private readonly byte* _sepA;      // separators pushed up; two, so one level's input is never its output
@@ -58,6 +61,12 @@ internal sealed unsafe class TreeWriter
         }
     }
 
+    /// <summary>
+    /// Readies the writer for the next write transaction over the same pages object (the database reuses both):
+    /// forgets the append fast path, whose tree state and path belong to the transaction that ended.
+    /// </summary>
+    public void Reset() => _rightEdge = null;
+
     // The most frequent call of an edit: computed here rather than through the interface.
     private byte* Page(long id) => _map + id * _pageSize;
 
@@ -83,13 +92,48 @@ internal sealed unsafe class TreeWriter
         }
     }
 
-    public void Put(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public void Put(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        PutEntry(t, key, value, value.Length, fill: true, PutMode.Upsert);
+
+    /// <summary>
+    /// Puts as <paramref name="mode"/> says, in the one descent of a plain put: the descent itself tells whether the
+    /// key exists, and a refused put returns false before any page is shadowed, any run allocated or the
+    /// descriptor marked dirty, so it changes nothing. Returns whether it wrote.
+    /// </summary>
+    public bool Put(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, PutMode mode) =>
+        PutEntry(t, key, value, value.Length, fill: true, mode);
+
+    /// <summary>
+    /// Inserts or replaces <paramref name="key"/> with a value of <paramref name="length"/> bytes left unwritten, and
+    /// returns where those bytes live: inline in the (dirty) leaf, or in a new overflow run. The span stays where it
+    /// is until the next edit of any tree of this transaction, which may move or split the leaf; the page checksums
+    /// are computed at commit (the sealer), so what the caller writes there before then is what is committed.
+    /// </summary>
+    public Span<byte> Reserve(TreeState t, ReadOnlySpan<byte> key, int length)
     {
-        t.Dirty = true;
-        int rawLength = BuildLeafEntry(t, key, value);
-        var raw = new ReadOnlySpan<byte>(_entry, rawLength);
+        PutEntry(t, key, default, length, fill: false, PutMode.Upsert);
+        // Found again by a descent with arrays of its own, so the append fast path's path stays as PutEntry left it.
+        var leaf = TreeDescent.ToKey(_pages.Context, t.Desc, key, _findIds, _findIdx, out bool exact);
+        if (!exact) throw new InvalidOperationException("The entry just inserted was not found; the tree writer is inconsistent.");
+        var value = leaf.ValueAt(_findIdx[t.Desc.Depth - 1], _pages.Context);
+        // The leaf or run is dirty (allocated by this transaction), so writing through the map is copy-on-write safe (W1).
+        return MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(value), value.Length);
+    }
+
+    /// <summary>
+    /// Inserts the leaf entry for <paramref name="key"/> (built by <see cref="BuildLeafEntry"/> once the put is known
+    /// to happen), replacing an entry with the same key, unless <paramref name="mode"/> refuses: then nothing is
+    /// changed and it returns false. The entry is built after the descent, which only reads, and before the path is
+    /// shadowed or the old value freed, so a value that points into the map (read in this transaction) is copied
+    /// while it is still intact.
+    /// </summary>
+    private bool PutEntry(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int length, bool fill, PutMode mode)
+    {
         if (t.Desc.IsEmpty)
         {
+            if (mode == PutMode.UpdateOnly) return false;
+            t.Dirty = true;
+            var raw = new ReadOnlySpan<byte>(_entry, BuildLeafEntry(t, key, value, length, fill));
             long id = _pages.AllocatePage();
             NodeWriter.Init(Page(id), PageKind.Leaf, id, _pages.TxnId, _pageSize);
             NodeWriter.Append(Page(id), raw, key.Length);
@@ -100,19 +144,26 @@ internal sealed unsafe class TreeWriter
             _pathIds[0] = id; // the new root is the whole rightmost path
             _pathIdx[0] = 0;
             _rightEdge = t;
-            return;
+            return true;
         }
         int leafLevel = t.Desc.Depth - 1;
-        if (_rightEdge == t && IsPastRightEdge(_pathIds[leafLevel], key))
+        if (_rightEdge == t && IsPastRightEdge(_pathIds[leafLevel], key, t.Desc.Order))
         {
+            // Past the last key: it is not there.
+            if (mode == PutMode.UpdateOnly) return false;
+            t.Dirty = true;
+            var raw = new ReadOnlySpan<byte>(_entry, BuildLeafEntry(t, key, value, length, fill));
             int end = PageHeader.Count(Page(_pathIds[leafLevel]));
             _pathIdx[leafLevel] = end;
             t.Desc.Entries++;
             if (!Insert(t, leafLevel, end, raw, key.Length)) _rightEdge = null;
-            return;
+            return true;
         }
         _rightEdge = null;
         bool exists = Descend(t, key);
+        if (exists ? mode == PutMode.InsertOnly : mode == PutMode.UpdateOnly) return false;
+        t.Dirty = true;
+        var entry = new ReadOnlySpan<byte>(_entry, BuildLeafEntry(t, key, value, length, fill));
         TouchPath(t);
         byte* leaf = Page(_pathIds[leafLevel]);
         int index = _pathIdx[leafLevel];
@@ -122,38 +173,45 @@ internal sealed unsafe class TreeWriter
             NodeWriter.RemoveAt(leaf, index);
         }
         else t.Desc.Entries++;
-        if (Insert(t, leafLevel, index, raw, key.Length) && index == PageHeader.Count(leaf) - 1 && IsRightmostPath(leafLevel))
+        if (Insert(t, leafLevel, index, entry, key.Length) && index == PageHeader.Count(leaf) - 1 && IsRightmostPath(leafLevel))
             _rightEdge = t;
+        return true;
     }
 
     /// <summary>Whether <paramref name="key"/> sorts after the last key of dirty leaf <paramref name="leafId"/>.</summary>
-    private bool IsPastRightEdge(long leafId, ReadOnlySpan<byte> key)
+    private bool IsPastRightEdge(long leafId, ReadOnlySpan<byte> key, KeyComparer? order)
     {
         byte* leaf = Page(leafId);
         int count = PageHeader.Count(leaf);
-        return count > 0 && key.SequenceCompareTo(NodeWriter.Key(leaf, count - 1)) > 0;
+        if (count == 0) return false;
+        var last = NodeWriter.Key(leaf, count - 1);
+        return (order is null ? key.SequenceCompareTo(last) : order.Compare(key, last)) > 0;
     }
 
-    /// <summary>Builds the raw leaf entry in <see cref="_entry"/>, writing a large value to a new overflow run (§4.3).</summary>
-    private int BuildLeafEntry(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>
+    /// Builds the raw leaf entry in <see cref="_entry"/> for a value of <paramref name="length"/> bytes, writing a
+    /// large value to a new overflow run (§4.3). With <paramref name="fill"/> the value's bytes are copied from
+    /// <paramref name="value"/>; without (a reserve), they are left as they are, for the caller to write.
+    /// </summary>
+    private int BuildLeafEntry(TreeState t, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int length, bool fill)
     {
         key.CopyTo(new Span<byte>(_entry, key.Length));
         byte* tail = _entry + key.Length;
-        if (NodeLayout.IsInline(_pageSize, key.Length, value.Length))
+        if (NodeLayout.IsInline(_pageSize, key.Length, length))
         {
-            Unsafe.WriteUnaligned(tail, (uint)value.Length);
-            value.CopyTo(new Span<byte>(tail + NodeLayout.ValueInfoSize, value.Length));
-            return key.Length + NodeLayout.ValueInfoSize + value.Length;
+            Unsafe.WriteUnaligned(tail, (uint)length);
+            if (fill) value.CopyTo(new Span<byte>(tail + NodeLayout.ValueInfoSize, length));
+            return key.Length + NodeLayout.ValueInfoSize + length;
         }
-        long pages = NodeLayout.OverflowRunPages(_pageSize, value.Length);
+        long pages = NodeLayout.OverflowRunPages(_pageSize, length);
         long first = _pages.AllocateRun(pages);
         byte* run = Page(first);
-        PageHeader.Init(run, PageKind.Overflow, first, _pages.TxnId, (uint)value.Length, (uint)pages);
-        value.CopyTo(new Span<byte>(run + PageHeader.Size, value.Length));
-        long slack = pages * _pageSize - PageHeader.Size - value.Length; // see NodeWriter.Init: the checksum covers it
-        new Span<byte>(run + PageHeader.Size + value.Length, (int)slack).Clear();
+        PageHeader.Init(run, PageKind.Overflow, first, _pages.TxnId, (uint)length, (uint)pages);
+        if (fill) value.CopyTo(new Span<byte>(run + PageHeader.Size, length));
+        long slack = pages * _pageSize - PageHeader.Size - length; // see NodeWriter.Init: the checksum covers it
+        new Span<byte>(run + PageHeader.Size + length, (int)slack).Clear();
         t.Desc.OverflowPages += pages;
-        Unsafe.WriteUnaligned(tail, (uint)value.Length | NodeLayout.OverflowFlag);
+        Unsafe.WriteUnaligned(tail, (uint)length | NodeLayout.OverflowFlag);
         Unsafe.WriteUnaligned(tail + NodeLayout.ValueInfoSize, first);
         return key.Length + NodeLayout.OverflowTailSize;
     }
@@ -254,7 +312,15 @@ internal sealed unsafe class TreeWriter
         int sepLength;
         if (leaf)
         {
-            sepLength = ShortestSeparator(VirtualKey(s - 1, index, raw, keyLength), VirtualKey(s, index, raw, keyLength), sep);
+            var high = VirtualKey(s, index, raw, keyLength);
+            if (t.Desc.Order is null) sepLength = ShortestSeparator(VirtualKey(s - 1, index, raw, keyLength), high, sep);
+            else
+            {
+                // Suffix truncation is a bytewise idea: under another order a prefix of high need not sort above
+                // low, so the separator is high itself (low < high <= high holds in any order).
+                high.CopyTo(new Span<byte>(sep, high.Length));
+                sepLength = high.Length;
+            }
             for (int j = s; j < n; j++)
                 NodeWriter.Append(r, VirtualRaw(j, index, raw, leaf), VirtualKeyLength(j, index, keyLength));
             t.Desc.LeafPages++;
@@ -370,7 +436,7 @@ internal sealed unsafe class TreeWriter
             if (count == 0)
             {
                 _pages.FreePage(t.Desc.Root);
-                t.Desc = default;
+                t.Desc = t.Desc.Emptied; // the tree's kind (its flags) and key order outlive its last entry
                 return;
             }
             if (leaf || count != 1) return;
@@ -459,7 +525,7 @@ internal sealed unsafe class TreeWriter
     {
         _rightEdge = null;
         if (!t.Desc.IsEmpty) new TreeWalker(_pages.Context).Walk(t.Desc, new Freeing(_pages));
-        t.Desc = default;
+        t.Desc.Clear(); // keeps the key order
         t.Dirty = true;
     }
 

@@ -65,7 +65,7 @@ internal readonly struct TreeCatalog
     public Enumerator GetEnumerator() => new(this);
 
     /// <summary>
-    /// Walks the catalog with one <see cref="CursorPath"/> (its two arrays are the only allocation besides the
+    /// Walks the catalog with one <see cref="CursorPath"/> (that object is the only allocation besides the
     /// names). A damaged entry throws from <see cref="MoveNext"/> with the cursor already on that entry, so a caller
     /// that reports instead of failing (the checker) can call <see cref="MoveNext"/> again to go on past it; a
     /// damaged catalog page ends the walk.

@@ -16,7 +16,7 @@ internal sealed unsafe class DatabaseChecker
 {
     private readonly PageContext _ctx;
     private readonly CheckReport _report;
-    private readonly byte[] _owner; // per page: 0 unseen, 1 tree, 2 free, 3 free map
+    private readonly byte[] _owner; // per page: 0 unseen, 1 tree, 2 free, 3 free map, 4 savepoint table, 5 only a savepoint's state
     private readonly int _maxKey;
 
     private DatabaseChecker(PageContext ctx, CheckReport report, int maxKey)
@@ -41,9 +41,12 @@ internal sealed unsafe class DatabaseChecker
             return report;
         }
         var checker = new DatabaseChecker(ctx, report, maxKeySize);
+        // Only named trees have a kind (docs/format.md §5.1): the default and catalog trees are plain.
+        if (meta.Main.Flags != 0 || meta.Catalog.Flags != 0) report.Add("meta: the default or catalog tree descriptor has flags set");
         checker.CheckTree("default tree", meta.Main);
         checker.CheckTree("catalog", meta.Catalog, countsEntries: false);
         checker.CheckNamedTrees(meta.Catalog);
+        checker.CheckSavepoints(meta);
         checker.CheckFreeMap(meta.FreeMapPage, meta.FreeMapPages);
         checker.CheckAccounting();
         return report;
@@ -52,11 +55,13 @@ internal sealed unsafe class DatabaseChecker
     private bool _walkFailed;
     private TreeWalker? _walker; // one for every tree, so a page shared between trees is reported too
 
-    private void CheckTree(string name, in TreeDescriptor desc, bool countsEntries = true)
+    /// <summary>Checks one tree's descriptor and pages; returns whether its walk completed (so its entries can be read).</summary>
+    private bool CheckTree(string name, in TreeDescriptor desc, bool countsEntries = true)
     {
-        if (desc.Validate(_ctx.PageCount) is { } problem) { _report.Add($"{name}: {problem}"); return; }
-        if (desc.IsEmpty) return;
-        var tree = new TreeCheck(this, name);
+        if (desc.Validate(_ctx.PageCount) is { } problem) { _report.Add($"{name}: {problem}"); return false; }
+        if (desc.IsEmpty) return true;
+        // A custom order's comparer belongs to the application: such a tree's keys are checked without their order.
+        var tree = new TreeCheck(this, name, desc.Order, checksOrder: desc.Order is not KeyComparer.UnboundCustom);
         try
         {
             (_walker ??= new TreeWalker(_ctx)).Walk(desc, tree);
@@ -65,7 +70,7 @@ internal sealed unsafe class DatabaseChecker
         {
             _report.Add($"{name}: {e.Message}");
             _walkFailed = true;
-            return;
+            return false;
         }
         var counts = tree.Counts;
         if (counts.Entries != desc.Entries) _report.Add($"{name}: descriptor says {desc.Entries} entries, found {counts.Entries}");
@@ -73,6 +78,7 @@ internal sealed unsafe class DatabaseChecker
         if (counts.LeafPages != desc.LeafPages) _report.Add($"{name}: descriptor says {desc.LeafPages} leaf pages, found {counts.LeafPages}");
         if (counts.OverflowPages != desc.OverflowPages) _report.Add($"{name}: descriptor says {desc.OverflowPages} overflow pages, found {counts.OverflowPages}");
         if (countsEntries) _report.Entries += counts.Entries; // the catalog's entries are tree names, not data
+        return true;
     }
 
     /// <summary>
@@ -80,7 +86,8 @@ internal sealed unsafe class DatabaseChecker
     /// key order within the page and against the separators above it (T2, T3). It reports and carries on; what
     /// the walker cannot read (a page out of range, of the wrong kind, with a bad header) ends this tree's walk.
     /// </summary>
-    private sealed class TreeCheck(DatabaseChecker c, string tree) : ITreeVisitor
+    private sealed class TreeCheck(DatabaseChecker c, string tree, KeyComparer? order, bool checksOrder,
+        byte owner = 1, long newestTxn = -1) : ITreeVisitor
     {
         public TreeDescriptor Counts;
 
@@ -88,8 +95,8 @@ internal sealed unsafe class DatabaseChecker
         {
             long id = node.Id;
             bool leaf = node.IsLeaf;
-            c.Claim(id, 1, 1, $"{tree}: page {id}");
-            c.VerifyHeader(tree, id, node.P, 1);
+            c.Claim(id, 1, owner, $"{tree}: page {id}");
+            c.VerifyHeader(tree, id, node.P, 1, newestTxn);
             if (leaf) Counts.LeafPages++; else Counts.BranchPages++;
             int count = node.Count;
             ReadOnlySpan<byte> prev = default;
@@ -104,9 +111,14 @@ internal sealed unsafe class DatabaseChecker
                 else
                 {
                     if (key.Length == 0 || key.Length > c._maxKey) c._report.Add($"{tree}: page {id} slot {i}: key length {key.Length} is out of range");
-                    if (i > (leaf ? 0 : 1) && prev.SequenceCompareTo(key) >= 0) c._report.Add($"{tree}: page {id} slot {i}: keys out of order");
-                    if (bounds.HasLower && key.SequenceCompareTo(bounds.Lower) < 0) c._report.Add($"{tree}: page {id} slot {i}: key below its separator");
-                    if (bounds.HasUpper && key.SequenceCompareTo(bounds.Upper) >= 0) c._report.Add($"{tree}: page {id} slot {i}: key not below the next separator");
+                    if (order is { Order: KeyOrder.Int64 or KeyOrder.UInt64 } && key.Length != sizeof(long))
+                        c._report.Add($"{tree}: page {id} slot {i}: key of {key.Length} bytes in a tree ordered {order.Order} (8 bytes each)");
+                    if (checksOrder)
+                    {
+                        if (i > (leaf ? 0 : 1) && Compare(prev, key) >= 0) c._report.Add($"{tree}: page {id} slot {i}: keys out of order");
+                        if (bounds.HasLower && Compare(key, bounds.Lower) < 0) c._report.Add($"{tree}: page {id} slot {i}: key below its separator");
+                        if (bounds.HasUpper && Compare(key, bounds.Upper) >= 0) c._report.Add($"{tree}: page {id} slot {i}: key not below the next separator");
+                    }
                     prev = key;
                 }
                 if (!leaf) continue;
@@ -115,10 +127,12 @@ internal sealed unsafe class DatabaseChecker
             }
         }
 
+        private int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => order is null ? a.SequenceCompareTo(b) : order.Compare(a, b);
+
         public void OverflowRun(long first, long runPages, long leaf)
         {
-            if (!c.Claim(first, runPages, 1, $"{tree}: overflow run {first}+{runPages} of page {leaf}")) return;
-            c.VerifyHeader(tree, first, c._ctx.Page(first), runPages);
+            if (!c.Claim(first, runPages, owner, $"{tree}: overflow run {first}+{runPages} of page {leaf}")) return;
+            c.VerifyHeader(tree, first, c._ctx.Page(first), runPages, newestTxn);
             Counts.OverflowPages += runPages;
         }
 
@@ -126,10 +140,12 @@ internal sealed unsafe class DatabaseChecker
             c._report.Add(fromPageId == 0 ? $"{tree}: page {pageId}: {reason}" : $"{tree}: page {pageId} (from page {fromPageId}): {reason}");
     }
 
-    private void VerifyHeader(string tree, long id, byte* p, long pages)
+    // newestTxn: the newest commit that may have written the page: the snapshot's (-1), or a savepoint's (K2).
+    private void VerifyHeader(string tree, long id, byte* p, long pages, long newestTxn = -1)
     {
+        if (newestTxn < 0) newestTxn = _report.TxnId;
         if (PageHeader.PageId(p) != id) _report.Add($"{tree}: page {id} carries page id {PageHeader.PageId(p)}");
-        if (PageHeader.TxnId(p) > _report.TxnId) _report.Add($"{tree}: page {id} was written by txn {PageHeader.TxnId(p)}, newer than the snapshot");
+        if (PageHeader.TxnId(p) > newestTxn) _report.Add($"{tree}: page {id} was written by txn {PageHeader.TxnId(p)}, newer than its state ({newestTxn})");
         if (PageHeader.Flags(p) != 0) _report.Add($"{tree}: page {id} has unknown flags");
         uint stored = PageHeader.Checksum(p), actual = Checksum.OfPage(p, pages * _ctx.PageSize);
         if (stored != actual) _report.Add($"{tree}: page {id} checksum mismatch (stored {stored:x8}, computed {actual:x8})");
@@ -160,6 +176,8 @@ internal sealed unsafe class DatabaseChecker
     {
         1 => "reachable from a tree",
         2 => "marked free",
+        4 => "part of the savepoint table",
+        5 => "reachable from a savepoint's state",
         _ => "part of the free map",
     };
 
@@ -181,7 +199,65 @@ internal sealed unsafe class DatabaseChecker
                 _report.Add("catalog: " + e.Message);
                 continue;
             }
-            CheckTree($"tree '{entries.Current.Name}'", entries.Current.Descriptor);
+            string name = $"tree '{entries.Current.Name}'";
+            if (CheckTree(name, entries.Current.Descriptor) && entries.Current.Descriptor.IsMultimap)
+                MultimapAudit.Run(_ctx, entries.Current.Descriptor, name, _report);
+        }
+    }
+
+    /// <summary>
+    /// The persistent savepoints (docs/format.md §13): the table (K4), and each savepoint's state as a tree is
+    /// checked, except the pages already accounted for by the current state or a newer savepoint (a shared subtree is
+    /// checked once), and except the descriptor counts, which a partial walk cannot add up. Every page of a
+    /// savepoint's state must be written no later than the savepoint (K2).
+    /// </summary>
+    private void CheckSavepoints(in MetaRecord meta)
+    {
+        if (!meta.HasSavepoints) return;
+        if (!Claim(meta.SavepointTable, meta.SavepointTablePages, 4, $"savepoint table run {meta.SavepointTable}+{meta.SavepointTablePages}")) return;
+        var records = new List<SavepointRecord>();
+        if (SavepointTableLayout.TryRead(_ctx.Page(meta.SavepointTable), meta, records) is { } problem)
+        {
+            _report.Add("savepoints: " + problem);
+            return;
+        }
+        _report.Savepoints = records.Count;
+        for (int i = records.Count - 1; i >= 0; i--)
+        {
+            var r = records[i];
+            string name = $"savepoint {r.Id}";
+            // A page already owned is shared with a state checked before; anything else unseen is this state's own.
+            Func<long, bool> unseen = page => (ulong)page >= (ulong)_owner.Length || _owner[page] == 0;
+            var walker = new TreeWalker(_ctx); // one per state, so a page shared between two of its trees is reported
+            if (!CheckSavepointTree(walker, name + " default tree", r.Main, r.Id, unseen)
+                || !CheckSavepointTree(walker, name + " catalog", r.Catalog, r.Id, unseen))
+                continue;
+            var entries = new TreeCatalog(_ctx, r.Catalog, _maxKey).GetEnumerator();
+            try
+            {
+                while (entries.MoveNext()) CheckSavepointTree(walker, $"{name} tree '{entries.Current.Name}'", entries.Current.Descriptor, r.Id, unseen);
+            }
+            catch (CorruptDatabaseException e)
+            {
+                _report.Add($"{name} catalog: {e.Message}");
+            }
+        }
+    }
+
+    private bool CheckSavepointTree(TreeWalker walker, string name, in TreeDescriptor desc, long savepoint, Func<long, bool> unseen)
+    {
+        if (desc.IsEmpty) return true;
+        var tree = new TreeCheck(this, name, desc.Order, checksOrder: desc.Order is not KeyComparer.UnboundCustom, owner: 5, newestTxn: savepoint);
+        try
+        {
+            walker.Walk(desc, tree, enter: unseen);
+            return true;
+        }
+        catch (CorruptDatabaseException e)
+        {
+            _report.Add($"{name}: {e.Message}");
+            _walkFailed = true;
+            return false;
         }
     }
 
@@ -214,6 +290,7 @@ internal sealed unsafe class DatabaseChecker
         for (long p = MetaPage.Count; p < _ctx.PageCount; p++)
         {
             if (_owner[p] == 1) _report.ReachablePages++;
+            else if (_owner[p] is 4 or 5) _report.SavepointPages++;
             else if (_owner[p] == 0 && unowned++ == 0) firstUnowned = p;
         }
         if (unowned > 0)

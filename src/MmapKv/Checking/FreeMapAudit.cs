@@ -24,6 +24,26 @@ internal static class FreeMapAudit
         Check(walker, visitor, meta.Main, pool);
         Check(walker, visitor, meta.Catalog, pool);
         foreach (var entry in new TreeCatalog(ctx, meta.Catalog, maxKeySize)) Check(walker, visitor, entry.Descriptor, pool);
+        CheckSavepoints(ctx, meta, maxKeySize, pool, walker, visitor);
+    }
+
+    /// <summary>
+    /// The states persistent savepoints keep (docs/format.md §13) must not be free either: a restore would bring them
+    /// back. The same walker goes on, so what they share with the current state is not read again.
+    /// </summary>
+    private static void CheckSavepoints(PageContext ctx, in MetaRecord meta, int maxKeySize, FreePageSet pool, TreeWalker walker, NotFree visitor)
+    {
+        if (!meta.HasSavepoints) return;
+        for (long p = meta.SavepointTable; p < meta.SavepointTable + meta.SavepointTablePages; p++)
+            if (pool.Contains(p)) Corrupt.Throw(p, "a page of the savepoint table is marked free");
+        var records = new List<SavepointRecord>();
+        Transactions.PersistentSavepoints.Load(ctx, meta, records);
+        foreach (var r in records)
+        {
+            Check(walker, visitor, r.Main, pool);
+            Check(walker, visitor, r.Catalog, pool);
+            foreach (var entry in new TreeCatalog(ctx, r.Catalog, maxKeySize)) Check(walker, visitor, entry.Descriptor, pool);
+        }
     }
 
     private static void Check(TreeWalker walker, NotFree visitor, in TreeDescriptor tree, FreePageSet pool)

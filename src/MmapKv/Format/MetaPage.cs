@@ -15,9 +15,15 @@ internal static unsafe class MetaPage
     /// <summary>PNG-style magic: a high byte, a name, CR LF, EOF and LF, so text-mode mangling is detected.</summary>
     public const ulong Magic = 0x0A1A0A0D564B4D89UL; // bytes 89 'M' 'K' 'V' 0D 0A 1A 0A
 
-    /// <summary>2: the meta page carries the commit list (§6.4), so a commit needs one device flush. Version 1 files
-    /// are refused (§10): their meta records were trusted without one.</summary>
-    public const uint FormatVersion = 2;
+    /// <summary>4: the meta record names the persistent-savepoint table (§6.1, §13). Version 3 readers would reuse
+    /// the pages savepoints retain, so they must not open such a file (§10). 3: tree descriptors carry a key order in
+    /// their flags (§5). 2: the meta page carries the commit list (§6.4), so a commit needs one device flush.</summary>
+    public const uint FormatVersion = 4;
+
+    /// <summary>The oldest version this build opens: a version 3 record is a version 4 record without savepoints
+    /// (its savepoint fields were reserved and zero), so it is read as one and the next commit writes version 4
+    /// (§10). Older files are refused.</summary>
+    public const uint OldestReadableVersion = 3;
 
     public const int MagicOffset = 0;                                   // u64
     public const int VersionOffset = MagicOffset + 8;                   // u32
@@ -30,7 +36,11 @@ internal static unsafe class MetaPage
     public const int CatalogTreeOffset = MainTreeOffset + TreeDescriptor.Size; // TreeDescriptor
     public const int ListCountOffset = CatalogTreeOffset + TreeDescriptor.Size; // u32 entries in the commit list, 0: ordered commit
     public const int ListChecksumOffset = ListCountOffset + 4;         // u32 CRC32C of the commit list's entries
-    public const int ReservedOffset = ListChecksumOffset + 4;          // zero up to the checksum
+    public const int SavepointTableOffset = ListChecksumOffset + 4;    // u64 first page of the savepoint table run (§13), 0 for none
+    public const int SavepointTablePagesOffset = SavepointTableOffset + 8; // u32 pages in that run
+    public const int SavepointCountOffset = SavepointTablePagesOffset + 4; // u32 persistent savepoints
+    public const int NewestSavepointOffset = SavepointCountOffset + 4; // u64 id of the newest one, 0 for none
+    public const int ReservedOffset = NewestSavepointOffset + 8;       // zero up to the checksum
     public const int ChecksumOffset = 252;                              // u32 CRC32C of bytes [0, 252)
     public const int Size = ChecksumOffset + 4;
 
@@ -52,6 +62,10 @@ internal static unsafe class MetaPage
         meta.Catalog.Write(slot + CatalogTreeOffset);
         Unsafe.WriteUnaligned(slot + ListCountOffset, (uint)listCount);
         Unsafe.WriteUnaligned(slot + ListChecksumOffset, listChecksum);
+        Unsafe.WriteUnaligned(slot + SavepointTableOffset, meta.SavepointTable);
+        Unsafe.WriteUnaligned(slot + SavepointTablePagesOffset, (uint)meta.SavepointTablePages);
+        Unsafe.WriteUnaligned(slot + SavepointCountOffset, (uint)meta.SavepointCount);
+        Unsafe.WriteUnaligned(slot + NewestSavepointOffset, meta.NewestSavepoint);
         Unsafe.WriteUnaligned(slot + ChecksumOffset, Checksum.Compute(slot, ChecksumOffset));
     }
 
@@ -78,7 +92,12 @@ internal static unsafe class MetaPage
         if (Unsafe.ReadUnaligned<ulong>(slot + MagicOffset) != Magic) { problem = "bad magic"; return null; }
         if (Unsafe.ReadUnaligned<uint>(slot + ChecksumOffset) != Checksum.Compute(slot, ChecksumOffset)) { problem = "checksum mismatch"; return null; }
         uint version = Unsafe.ReadUnaligned<uint>(slot + VersionOffset);
-        if (version != FormatVersion) { problem = $"format version {version}, this build reads {FormatVersion}"; versionMismatch = true; return null; }
+        if (version is < OldestReadableVersion or > FormatVersion)
+        {
+            problem = $"format version {version}, this build reads {OldestReadableVersion} to {FormatVersion}";
+            versionMismatch = true;
+            return null;
+        }
         int pageSize = (int)Unsafe.ReadUnaligned<uint>(slot + PageSizeOffset);
         if (!Limits.IsValidPageSize(pageSize)) { problem = $"invalid page size {pageSize}"; return null; }
         var meta = new MetaRecord
@@ -90,7 +109,13 @@ internal static unsafe class MetaPage
             FreeMapPages = Unsafe.ReadUnaligned<long>(slot + FreeMapPagesOffset),
             Main = TreeDescriptor.Read(slot + MainTreeOffset),
             Catalog = TreeDescriptor.Read(slot + CatalogTreeOffset),
+            SavepointTable = Unsafe.ReadUnaligned<long>(slot + SavepointTableOffset),
+            SavepointTablePages = Unsafe.ReadUnaligned<uint>(slot + SavepointTablePagesOffset),
+            SavepointCount = (int)Math.Min(Unsafe.ReadUnaligned<uint>(slot + SavepointCountOffset), int.MaxValue),
+            NewestSavepoint = Unsafe.ReadUnaligned<long>(slot + NewestSavepointOffset),
         };
+        // In a version 3 record these bytes were reserved (written zero): it describes a state without savepoints.
+        if (version == 3 && meta.HasSavepoints) { problem = "a version 3 record with its reserved savepoint bytes set"; return null; }
         problem = meta.Validate(fileLength);
         return problem is null ? meta : null;
     }
@@ -106,8 +131,18 @@ internal struct MetaRecord
     public long FreeMapPages;
     public TreeDescriptor Main;
     public TreeDescriptor Catalog;
+    /// <summary>First page of the persistent-savepoint table run (docs/format.md §13), 0 when there is none.</summary>
+    public long SavepointTable;
+    public long SavepointTablePages;
+    public int SavepointCount;
+    /// <summary>Id of the newest persistent savepoint, 0 when there is none. A tree page written by a commit no newer
+    /// than this is retained when freed (K1, docs/format.md §13.2).</summary>
+    public long NewestSavepoint;
 
-    /// <summary>Invariants M1–M4 of docs/format.md §6: everything the record references lies inside the file.</summary>
+    /// <summary>Whether any savepoint field is set (a valid record then has all of them, M5).</summary>
+    public readonly bool HasSavepoints => SavepointTable != 0 || SavepointTablePages != 0 || SavepointCount != 0 || NewestSavepoint != 0;
+
+    /// <summary>Invariants M1–M5 of docs/format.md §6: everything the record references lies inside the file.</summary>
     public readonly string? Validate(long fileLength)
     {
         if (TxnId < 0) return "negative transaction id";
@@ -116,6 +151,13 @@ internal struct MetaRecord
         if (FreeMapPage == 0 ? FreeMapPages != 0
             : FreeMapPage < MetaPage.Count || FreeMapPages < 1 || FreeMapPages > PageCount - FreeMapPage)
             return $"free-map directory run {FreeMapPage}+{FreeMapPages} is outside the file";
+        // The default and catalog trees are plain and bytewise (docs/format.md §5): no kind or order flags.
+        if (Main.Flags != 0) return $"default tree: descriptor flags 0x{Main.Flags:X8}, which MUST be 0";
+        if (Catalog.Flags != 0) return $"catalog tree: descriptor flags 0x{Catalog.Flags:X8}, which MUST be 0";
+        if (HasSavepoints && (SavepointTable < MetaPage.Count || SavepointTablePages < 1 || SavepointTablePages > PageCount - SavepointTable
+                              || SavepointCount < 1 || SavepointCount > SavepointTableLayout.MaxSavepoints
+                              || NewestSavepoint < 1 || NewestSavepoint > TxnId))
+            return $"savepoint table {SavepointTable}+{SavepointTablePages} ({SavepointCount} savepoints, newest {NewestSavepoint}) is outside the file or inconsistent";
         return Main.Validate(PageCount) is { } m ? "default tree: " + m
              : Catalog.Validate(PageCount) is { } c ? "catalog tree: " + c : null;
     }

@@ -10,6 +10,46 @@ internal static unsafe class MetaSelector
     /// <summary>Selects from the first <paramref name="length"/> bytes of the file, mapped at <paramref name="file"/>.</summary>
     public static MetaSelection Select(byte* file, long length)
     {
+        var (slot0, slot1, problem0, problem1) = ReadSlots(file, length);
+        // Newest first; on a tie (which a correct writer produces only as the open's copy, D4), slot 0.
+        bool oneFirst = slot1 is { } b && (slot0 is null || b.TxnId > slot0.Value.TxnId);
+        int first = oneFirst ? 1 : 0;
+        int pageSize = (slot0 ?? slot1)!.Value.PageSize;
+        string? refused = null;
+        foreach (int slot in new[] { first, 1 - first })
+        {
+            if ((slot == 0 ? slot0 : slot1) is not { } meta) continue;
+            string? listProblem = CommitList.Verify(file, file + (long)slot * pageSize, meta);
+            if (listProblem is not null)
+            {
+                refused ??= $"slot {slot}: {listProblem}";
+                continue;
+            }
+            // The other slot matters if it holds an intact record newer than the chosen one that was refused: its
+            // pages are free in the chosen state, and once they are rewritten it could pass later (D4).
+            byte* other = file + (long)(1 - slot) * pageSize;
+            bool refusedNewer = length >= (long)(1 - slot) * pageSize + MetaPage.Size
+                && MetaPage.ChecksummedTxn(other) is { } t && t > meta.TxnId;
+            return new MetaSelection(meta, slot, refusedNewer);
+        }
+        Corrupt.Throw($"Neither meta page describes a state that is whole on disk ({refused}; slot 0: {problem0 ?? "valid"}; slot 1: {problem1 ?? "valid"}).");
+        return default;
+    }
+
+    /// <summary>
+    /// The page size of the file, from whichever slot holds a valid record (§6.2 steps 1 to 4), without verifying any
+    /// commit list. A process joining a database that others are writing uses it: the newest state then comes from the
+    /// lock file, and a slot may be mid-write or name pages being rewritten (only one slot is written at a time, D3).
+    /// </summary>
+    public static int PageSize(byte* file, long length)
+    {
+        var (slot0, slot1, _, _) = ReadSlots(file, length);
+        return (slot0 ?? slot1)!.Value.PageSize;
+    }
+
+    /// <summary>Reads and validates both slots (§6.2 steps 1 to 4); throws when the file is not a database of this format.</summary>
+    private static (MetaRecord? Slot0, MetaRecord? Slot1, string? Problem0, string? Problem1) ReadSlots(byte* file, long length)
+    {
         if (length < MetaPage.Size)
             Corrupt.Throw($"The file is {length} bytes, too small to be an MmapKv database.");
         var slot0 = MetaPage.TryRead(file, length, out string? problem0, out bool version0);
@@ -35,29 +75,7 @@ internal static unsafe class MetaSelector
         {
             Corrupt.Throw($"Not an MmapKv database, or both meta pages are damaged (slot 0: {problem0}; slot 1: {problem1}).");
         }
-        // Newest first; on a tie (which a correct writer produces only as the open's copy, D4), slot 0.
-        bool oneFirst = slot1 is { } b && (slot0 is null || b.TxnId > slot0.Value.TxnId);
-        int first = oneFirst ? 1 : 0;
-        int pageSize = (slot0 ?? slot1)!.Value.PageSize;
-        string? refused = null;
-        foreach (int slot in new[] { first, 1 - first })
-        {
-            if ((slot == 0 ? slot0 : slot1) is not { } meta) continue;
-            string? listProblem = CommitList.Verify(file, file + (long)slot * pageSize, meta);
-            if (listProblem is not null)
-            {
-                refused ??= $"slot {slot}: {listProblem}";
-                continue;
-            }
-            // The other slot matters if it holds an intact record newer than the chosen one that was refused: its
-            // pages are free in the chosen state, and once they are rewritten it could pass later (D4).
-            byte* other = file + (long)(1 - slot) * pageSize;
-            bool refusedNewer = length >= (long)(1 - slot) * pageSize + MetaPage.Size
-                && MetaPage.ChecksummedTxn(other) is { } t && t > meta.TxnId;
-            return new MetaSelection(meta, slot, refusedNewer);
-        }
-        Corrupt.Throw($"Neither meta page describes a state that is whole on disk ({refused}; slot 0: {problem0 ?? "valid"}; slot 1: {problem1 ?? "valid"}).");
-        return default;
+        return (slot0, slot1, problem0, problem1);
     }
 }
 

@@ -15,4 +15,6 @@ internal enum PageKind : byte
     FreeMapDirectory = 4,
     /// <summary>A free-map bitmap page: one bit per page, 1 = free.</summary>
     FreeMapBitmap = 5,
+    /// <summary>First page of the persistent-savepoint table run (docs/format.md §13).</summary>
+    SavepointTable = 6,
 }

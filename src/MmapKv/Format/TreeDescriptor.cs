@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MmapKv.BTree;
 
 namespace MmapKv.Format;
 
@@ -14,8 +15,21 @@ internal struct TreeDescriptor
     public const int LeafPagesOffset = BranchPagesOffset + 8; // u64
     public const int OverflowPagesOffset = LeafPagesOffset + 8; // u64 pages in overflow runs
     public const int DepthOffset = OverflowPagesOffset + 8; // u32 levels, 0 for an empty tree
-    public const int FlagsOffset = DepthOffset + 4;         // u32 reserved, MUST be 0
+    public const int FlagsOffset = DepthOffset + 4;         // u32 flags: key order (bits 0-7), multimap (bit 8); docs/format.md §5
     public const int Size = FlagsOffset + 4;
+
+    /// <summary>Flags bit 8: the tree is a multimap (docs/format.md §5.1), its entries are Format.MultiKey composite keys.</summary>
+    public const uint MultimapFlag = 0x100;
+
+    // Key order (§5, docs/design.md §16): bits 0-7 of Flags hold its code; for a custom order bits 16-31 hold the
+    // comparer name's hash. Bits 9-15 and, for other orders, 16-31 are zero.
+    public const uint KeyOrderMask = 0xFF;
+    public const int NameHashShift = 16;
+    public const uint OrderBytewise = 0, OrderReverse = 1, OrderInt64 = 2, OrderUInt64 = 3, OrderCustom = 255;
+
+    public static uint KeyOrderCode(uint flags) => flags & KeyOrderMask;
+
+    public static ushort CustomNameHash(uint flags) => (ushort)(flags >> NameHashShift);
 
     public long Root;
     public long Entries;
@@ -24,7 +38,29 @@ internal struct TreeDescriptor
     public long OverflowPages;
     public int Depth;
 
+    /// <summary>The stored flags (key order bits, multimap bit and, for a custom order, the comparer name's hash).</summary>
+    public uint Flags;
+
+    /// <summary>The comparison of a tree not ordered bytewise, null for bytewise (set from <see cref="Flags"/>
+    /// when read, bound to the application's comparer when a custom tree is opened). Not stored.</summary>
+    public KeyComparer? Order;
+
     public readonly bool IsEmpty => Root == 0;
+
+    /// <summary>Whether <see cref="MultimapFlag"/> is set.</summary>
+    public readonly bool IsMultimap => (Flags & MultimapFlag) != 0;
+
+    /// <summary>The tree's key order.</summary>
+    public readonly KeyOrder KeyOrder => (KeyOrder)KeyOrderCode(Flags);
+
+    /// <summary>An empty tree of the given flags (kind and key order).</summary>
+    public static TreeDescriptor Empty(uint flags, KeyComparer? order) => new() { Flags = flags, Order = order };
+
+    /// <summary>An empty tree of the same kind and key order: the flags survive, the root and counters do not.</summary>
+    public readonly TreeDescriptor Emptied => Empty(Flags, Order);
+
+    /// <summary>Empties the tree, keeping its kind and key order.</summary>
+    public void Clear() => this = Emptied;
 
     public static unsafe TreeDescriptor Read(byte* p) => new()
     {
@@ -34,6 +70,8 @@ internal struct TreeDescriptor
         LeafPages = Unsafe.ReadUnaligned<long>(p + LeafPagesOffset),
         OverflowPages = Unsafe.ReadUnaligned<long>(p + OverflowPagesOffset),
         Depth = Unsafe.ReadUnaligned<int>(p + DepthOffset),
+        Flags = Unsafe.ReadUnaligned<uint>(p + FlagsOffset),
+        Order = KeyComparer.ForFlags(Unsafe.ReadUnaligned<uint>(p + FlagsOffset)),
     };
 
     public static unsafe TreeDescriptor Read(ReadOnlySpan<byte> bytes)
@@ -50,7 +88,7 @@ internal struct TreeDescriptor
         Unsafe.WriteUnaligned(p + LeafPagesOffset, LeafPages);
         Unsafe.WriteUnaligned(p + OverflowPagesOffset, OverflowPages);
         Unsafe.WriteUnaligned(p + DepthOffset, Depth);
-        Unsafe.WriteUnaligned(p + FlagsOffset, 0u);
+        Unsafe.WriteUnaligned(p + FlagsOffset, Flags);
     }
 
     public readonly unsafe void Write(Span<byte> bytes)
@@ -65,6 +103,11 @@ internal struct TreeDescriptor
     /// </summary>
     public readonly string? Validate(long pageCount)
     {
+        uint code = KeyOrderCode(Flags);
+        if (code is not (OrderBytewise or OrderReverse or OrderInt64 or OrderUInt64 or OrderCustom))
+            return $"unknown key order code {code}";
+        uint reserved = Flags & ~(KeyOrderMask | MultimapFlag) & (code == OrderCustom ? 0xFFFFu : 0xFFFFFFFFu);
+        if (reserved != 0) return $"unknown descriptor flags 0x{Flags:X8} (reserved bits are set)";
         if (IsEmpty)
             return Depth == 0 && Entries == 0 && BranchPages == 0 && LeafPages == 0 && OverflowPages == 0
                 ? null : "an empty tree has non-zero counters";

@@ -53,6 +53,12 @@ internal sealed class FreePageSet
         return (ulong)w < (ulong)_words.Length && (_words[w] & (1UL << (int)(id & 63))) != 0;
     }
 
+    /// <summary>Removes <paramref name="id"/> if present.</summary>
+    public void TryRemove(long id)
+    {
+        if (Contains(id)) Remove(id);
+    }
+
     private void Remove(long id)
     {
         _words[id >> 6] &= ~(1UL << (int)(id & 63));

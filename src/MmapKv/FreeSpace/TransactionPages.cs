@@ -15,6 +15,15 @@ namespace MmapKv.FreeSpace;
 /// Invariant W2: a dirty page freed again is invisible to every snapshot and returns to this transaction's own
 /// reuse list at once; a committed page freed goes to <see cref="_freed"/> and becomes reusable only under the
 /// rules of <see cref="PageAllocator"/>.
+/// Invariant W6 (savepoints): while a savepoint exists, the pages this transaction allocated before the newest one
+/// are frozen: still its own (sealed and written at commit) but no longer editable in place, so <see cref="IsDirty"/>
+/// and <see cref="IsDirtyRun"/> answer false for them and the tree writer copies them again (W1 with the savepoint in
+/// the role of a committed state). A frozen page freed is held, not reused, until a rollback makes it live again or
+/// the savepoints are released. With no savepoint, none of this costs more than a null check.
+/// Invariant K1 (persistent savepoints, docs/format.md §13.2): a committed tree page (branch, leaf or overflow run)
+/// written by a commit no newer than the newest persistent savepoint belongs to that savepoint's state; freed, it is
+/// retained: neither freed in the map nor reusable, until deleting the savepoints that reach it releases it
+/// (<see cref="ReleaseRetained"/>). With no persistent savepoint this is one comparison per freed committed page.
 /// </remarks>
 internal sealed unsafe class TransactionPages : IWritablePages
 {
@@ -29,6 +38,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private readonly int _pageSize;
     private readonly IFileExtender _growth; // extends the file (through the commit pipeline), or reclaims, or refuses
     private long _txnId;
+    private long _retainUpTo; // K1: the newest persistent savepoint's id, 0 for none
     private long _startPageCount;
     private long _pageCount;
 
@@ -44,7 +54,13 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private HashSet<int> _mapShadowed = new();                      // FreeMapWriter: bitmap pages already shadowed
     private readonly Func<long, bool> _isOwnWrite;
 
-    private PageVerifier? _verifier;
+    // Savepoints (W6), innermost last; empty unless the transaction made one. _frozen is the newest one's, or null.
+    private readonly List<SavepointMark> _marks = new();
+    private SavepointMark? _frozen;
+    private readonly List<long> _freedLog = new();                            // committed pages freed while a savepoint exists, in order
+    private readonly List<(long Start, long Pages, bool IsRun)> _held = new(); // frozen pages freed, in order: kept intact for a rollback
+
+    private PageVerifier? _verifier; // kept, like the sets, and reset per transaction (it remembers what it verified)
 
     private TransactionPages(PageContext map, PageAllocator allocator, IFileExtender growth)
     {
@@ -64,13 +80,44 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// <param name="txnId">The id this transaction commits as.</param>
     /// <param name="verifyChecksums">Verify committed pages on first touch (<see cref="PageVerifier"/>).</param>
     /// <param name="growth">Extends the file when the pool is empty.</param>
-    public static TransactionPages Begin(PageContext map, PageAllocator allocator, long txnId, bool verifyChecksums, IFileExtender growth)
+    /// <param name="retainUpTo">The newest persistent savepoint of the base state, 0 for none (K1).</param>
+    public static TransactionPages Begin(PageContext map, PageAllocator allocator, long txnId, bool verifyChecksums, IFileExtender growth,
+        long retainUpTo = 0)
     {
         var pages = allocator.SpareTransactionPages;
         if (pages is null || pages._growth != growth || pages._base != map.Base)
             pages = allocator.SpareTransactionPages = new TransactionPages(map, allocator, growth);
         pages.Reset(txnId, verifyChecksums);
+        pages._retainUpTo = retainUpTo;
         return pages;
+    }
+
+    /// <summary>
+    /// The newest persistent savepoint from now on (K1): set when this transaction makes, deletes or restores one.
+    /// A restore lowers it before it frees the pages written after the restored savepoint, so those are freed.
+    /// </summary>
+    internal long RetainUpTo
+    {
+        get => _retainUpTo;
+        set => _retainUpTo = value;
+    }
+
+    /// <summary>Whether committed page (or run start) <paramref name="id"/> is retained when freed (K1): a tree page
+    /// whose writer is no newer than the newest persistent savepoint. The map's and the table's own pages never are.</summary>
+    private bool IsRetained(long id)
+    {
+        byte* p = Page(id);
+        return PageHeader.TxnId(p) <= _retainUpTo
+               && PageHeader.Kind(p) is PageKind.Branch or PageKind.Leaf or PageKind.Overflow;
+    }
+
+    /// <summary>
+    /// Frees a committed page or run that only deleted persistent savepoints reached (docs/format.md §13.3): it
+    /// becomes free in this commit's map, and reusable under R1 and R2 like any page this commit frees.
+    /// </summary>
+    internal void ReleaseRetained(long start, long pages)
+    {
+        for (long i = 0; i < pages; i++) _freed.Add(start + i);
     }
 
     private void Reset(long txnId, bool verifyChecksums)
@@ -85,10 +132,12 @@ internal sealed unsafe class TransactionPages : IWritablePages
         else _mapShadowed.Clear();
         _dirtyRuns.Clear();
         _reusable.Clear();
+        DropSavepoints();
         _mapTouched = null;
         _newBitmapIds = null;
         HasInserted = false;
-        _verifier = verifyChecksums ? new PageVerifier(_isOwnWrite) : null;
+        if (verifyChecksums) (_verifier ??= new PageVerifier(_isOwnWrite)).Reset(ReuseLimit);
+        else _verifier = null;
         _txnId = txnId;
         _startPageCount = _pageCount = _allocator.PageCount;
     }
@@ -104,8 +153,11 @@ internal sealed unsafe class TransactionPages : IWritablePages
     public int PageSize => _pageSize;
     public PageContext Context => new(_base, _pageSize, _pageCount, _verifier);
     public byte* Page(long id) => _base + id * _pageSize;
-    public bool IsDirty(long id) => _dirty.Contains(id);
-    public bool IsDirtyRun(long start) => _dirtyRuns.ContainsKey(start);
+    /// <summary>Whether <paramref name="id"/> is a single page this transaction may edit in place: allocated here, and not frozen by a savepoint (W6).</summary>
+    public bool IsDirty(long id) => _dirty.Contains(id) && (_frozen is null || !_frozen.Dirty.Contains(id));
+
+    /// <summary>Whether a run this transaction may edit in place starts at <paramref name="start"/> (W6, as <see cref="IsDirty"/>).</summary>
+    public bool IsDirtyRun(long start) => _dirtyRuns.ContainsKey(start) && (_frozen is null || !_frozen.Runs.ContainsKey(start));
 
     /// <summary>Set by the first insert or overwrite. Until then the transaction may use the delete reserve (<see cref="IFileExtender"/>).</summary>
     public bool HasInserted { get; set; }
@@ -152,21 +204,101 @@ internal sealed unsafe class TransactionPages : IWritablePages
         }
     }
 
-    /// <summary>Frees one page. See W2.</summary>
+    /// <summary>Frees one page. See W2; a page frozen by a savepoint is held instead (W6).</summary>
     public void FreePage(long id)
     {
-        if (_dirty.Remove(id)) _reusable.Add(id);
-        else _freed.Add(id);
+        if (_dirty.Remove(id))
+        {
+            if (_frozen is not null && _frozen.Dirty.Contains(id)) _held.Add((id, 1, false));
+            else _reusable.Add(id);
+        }
+        else if (_retainUpTo != 0 && IsRetained(id)) return; // K1: stays as it is, for the savepoint
+        else if (_freed.Add(id) && _frozen is not null) _freedLog.Add(id);
         _mapTouched?.Enqueue(id);
     }
 
     /// <summary>Frees a run that started as one allocation (an overflow value or a free-map directory).</summary>
     public void FreeRun(long start, long pages)
     {
-        if (_dirtyRuns.Remove(start)) _reusable.AddRun(start, pages);
-        else for (long i = 0; i < pages; i++) _freed.Add(start + i);
+        if (_dirtyRuns.Remove(start))
+        {
+            if (_frozen is not null && _frozen.Runs.ContainsKey(start)) _held.Add((start, pages, true));
+            else _reusable.AddRun(start, pages);
+        }
+        else if (_retainUpTo != 0 && IsRetained(start)) return; // K1
+        else
+            for (long i = 0; i < pages; i++)
+                if (_freed.Add(start + i) && _frozen is not null) _freedLog.Add(start + i);
         if (_mapTouched is not null) for (long i = 0; i < pages; i++) _mapTouched.Enqueue(start + i);
     }
+
+    /// <summary>How many savepoints exist (the innermost is number <c>SavepointCount - 1</c>).</summary>
+    internal int SavepointCount => _marks.Count;
+
+    /// <summary>
+    /// A savepoint (W6): freezes every page this transaction allocated so far, so that from now on a write copies it
+    /// instead of editing it, and records what <see cref="RollbackTo"/> needs to undo what follows. Costs a copy of
+    /// the dirty sets.
+    /// </summary>
+    internal void CreateSavepoint()
+    {
+        var mark = new SavepointMark(new HashSet<long>(_dirty), new Dictionary<long, long>(_dirtyRuns), _freedLog.Count, _held.Count);
+        _marks.Add(mark);
+        _frozen = mark;
+    }
+
+    /// <summary>
+    /// Restores the page bookkeeping of savepoint <paramref name="index"/>, which stays (the ones after it are
+    /// dropped): its dirty sets come back, with the pages it froze and that were freed since (held, intact); every
+    /// page allocated since goes to this transaction's reuse list; the committed pages freed since are no longer
+    /// freed.
+    /// </summary>
+    internal void RollbackTo(int index)
+    {
+        var mark = _marks[index];
+        // Allocated after the savepoint and live now: free again, and never seen by a committed state.
+        foreach (long id in _dirty) if (!mark.Dirty.Contains(id)) _reusable.Add(id);
+        foreach (var (start, pages) in _dirtyRuns) if (!mark.Runs.ContainsKey(start)) _reusable.AddRun(start, pages);
+        // Frozen pages freed after the savepoint: the savepoint's own come back below; those of a later savepoint
+        // were allocated after this one, so they are free. Those held before it stay held for the older savepoints.
+        for (int i = mark.HeldCount; i < _held.Count; i++)
+        {
+            var (start, pages, isRun) = _held[i];
+            if (!(isRun ? mark.Runs.ContainsKey(start) : mark.Dirty.Contains(start))) _reusable.AddRun(start, pages);
+        }
+        _held.RemoveRange(mark.HeldCount, _held.Count - mark.HeldCount);
+        _dirty.Clear();
+        _dirty.UnionWith(mark.Dirty);
+        _dirtyRuns.Clear();
+        foreach (var (start, pages) in mark.Runs) _dirtyRuns.Add(start, pages);
+        // Committed pages freed after the savepoint are referenced by its state again.
+        for (int i = mark.FreedCount; i < _freedLog.Count; i++) _freed.Remove(_freedLog[i]);
+        _freedLog.RemoveRange(mark.FreedCount, _freedLog.Count - mark.FreedCount);
+        _marks.RemoveRange(index + 1, _marks.Count - index - 1);
+        _frozen = mark;
+    }
+
+    /// <summary>
+    /// Forgets every savepoint (before a commit): the pages are all editable again, and the frozen pages freed since
+    /// a savepoint, which no state reaches any more, go to the reuse list (W2).
+    /// </summary>
+    internal void ReleaseSavepoints()
+    {
+        if (_frozen is null) return;
+        foreach (var (start, pages, _) in _held) _reusable.AddRun(start, pages);
+        DropSavepoints();
+    }
+
+    private void DropSavepoints()
+    {
+        _held.Clear();
+        _freedLog.Clear();
+        _marks.Clear();
+        _frozen = null;
+    }
+
+    /// <summary>What a savepoint recorded of the page bookkeeping: the dirty sets then, and the lengths of the logs.</summary>
+    private sealed record SavepointMark(HashSet<long> Dirty, Dictionary<long, long> Runs, int FreedCount, int HeldCount);
 
     /// <summary>Copy-on-write: a dirty copy of committed page <paramref name="id"/>; the original is freed.</summary>
     public long Shadow(long id)
@@ -187,6 +319,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// </summary>
     internal Queue<long> BeginMapWrite()
     {
+        System.Diagnostics.Debug.Assert(_frozen is null, "savepoints are released before the commit writes anything");
         var touched = _mapTouched = _touchedQueue;
         touched.Clear();
         _mapShadowed.Clear();
@@ -239,26 +372,14 @@ internal sealed unsafe class TransactionPages : IWritablePages
     {
         foreach (long id in _reusable.Ids) _allocator.Pool.Add(id);
         _allocator.PageCount = _pageCount;
-        _allocator.AddCommit(_txnId, WrittenPages(), _freed);
+        _allocator.AddCommit(_txnId, _dirty, _dirtyRuns, _freed);
         if (_newBitmapIds is not null) _allocator.CommitBitmaps(_newBitmapIds);
-    }
-
-    /// <summary>Every page this transaction wrote (its single pages and every page of its runs).</summary>
-    private long[] WrittenPages()
-    {
-        long n = _dirty.Count;
-        foreach (var (_, pages) in _dirtyRuns) n += pages;
-        var all = new long[n];
-        int i = 0;
-        foreach (long id in _dirty) all[i++] = id;
-        foreach (var (start, pages) in _dirtyRuns)
-            for (long p = 0; p < pages; p++) all[i++] = start + p;
-        return all;
     }
 
     /// <summary>Undoes every allocation: pool pages go back, pages past the old high-water mark are forgotten.</summary>
     public void Abort()
     {
+        DropSavepoints(); // their copies of the dirty sets are not kept until the next transaction
         foreach (long id in _takenFromPool) _allocator.Pool.Add(id);
         _allocator.Pool.RemoveFrom(_startPageCount);
     }

@@ -157,6 +157,32 @@ internal readonly unsafe struct Node
         return exact ? i : i - 1;
     }
 
+    /// <summary>
+    /// <see cref="LowerBound(ReadOnlySpan{byte}, uint, int, out bool)"/> for a tree not ordered bytewise: hints are
+    /// bytewise, so every probe compares whole keys with <paramref name="order"/> (docs/design.md §16).
+    /// </summary>
+    public int LowerBound(ReadOnlySpan<byte> key, BTree.KeyComparer order, int from, out bool exact)
+    {
+        int lo = from, hi = Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            int c = order.Compare(KeyAt(mid), key);
+            if (c < 0) lo = mid + 1;
+            else if (c > 0) hi = mid - 1;
+            else { exact = true; return mid; }
+        }
+        exact = false;
+        return lo;
+    }
+
+    /// <summary><see cref="ChildIndex(ReadOnlySpan{byte}, uint)"/> under <paramref name="order"/>.</summary>
+    public int ChildIndex(ReadOnlySpan<byte> key, BTree.KeyComparer order)
+    {
+        int i = LowerBound(key, order, 1, out bool exact);
+        return exact ? i : i - 1;
+    }
+
     // Static, taking what it reports: an instance method would take the struct's address and keep it out of
     // registers on the hot search path.
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -48,6 +48,13 @@ internal readonly unsafe struct PageContext
         return new Node(p, id, PageSize);
     }
 
+    /// <summary>The txn id in the header of page <paramref name="id"/> (the commit that wrote it), checked to be inside the snapshot.</summary>
+    public long TxnOf(long id)
+    {
+        if ((ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) ThrowOutOfRange(id, PageCount);
+        return PageHeader.TxnId(Base + (id << PageShift));
+    }
+
     /// <summary>
     /// A node page the current write transaction allocated and wrote itself (a dirty page): its header is the
     /// writer's own, so nothing is checked. Never use it for a page id read from the file.

@@ -9,10 +9,26 @@ namespace MmapKv.Pages;
 /// </summary>
 internal sealed unsafe class PageVerifier
 {
-    private readonly HashSet<long> _verified = new();
+    private HashSet<long> _verified = new();
     private readonly Func<long, bool>? _isOwnWrite;
 
     public PageVerifier(Func<long, bool>? isOwnWrite = null) => _isOwnWrite = isOwnWrite;
+
+    /// <summary>
+    /// Forgets every page verified, so a write transaction can reuse the verifier of the one before it. A set that
+    /// grew past <paramref name="retainLimit"/> entries is dropped rather than cleared (clearing costs its capacity).
+    /// </summary>
+    public void Reset(int retainLimit)
+    {
+        if (_verified.EnsureCapacity(0) > retainLimit) _verified = new();
+        else _verified.Clear();
+    }
+
+    /// <summary>Pages verified so far.</summary>
+    public int Count => _verified.Count;
+
+    /// <summary>Forgets every page verified, so a reused read transaction verifies its new snapshot afresh.</summary>
+    public void Clear() => _verified.Clear();
 
     public void Verify(long id, byte* page, long pages, int pageSize)
     {

@@ -19,16 +19,18 @@ namespace MmapKv.Transactions;
 internal static unsafe class CommitListBuilder
 {
     /// <summary>
-    /// The list for the state <paramref name="meta"/> given the batch's sorted, coalesced page
-    /// <paramref name="ranges"/>, or null when more than <paramref name="capacity"/> pages would be listed (the
-    /// flush then commits in order, with an empty list).
+    /// Fills <paramref name="list"/> (cleared first; the caller's, so a flush allocates none) with the list for the
+    /// state <paramref name="meta"/> given the batch's sorted, coalesced page <paramref name="ranges"/>. Returns
+    /// false when more than <paramref name="capacity"/> pages would be listed (the flush then commits in order, with
+    /// an empty list).
     /// </summary>
-    public static List<(long Page, uint Crc)>? Build(byte* map, in MetaRecord meta, List<(long First, long Pages)> ranges, int capacity)
+    public static bool Build(byte* map, in MetaRecord meta, List<(long First, long Pages)> ranges, int capacity, List<(long Page, uint Crc)> list)
     {
         int pageSize = meta.PageSize;
         long total = 0;
         foreach (var (_, pages) in ranges) total += pages;
-        var list = new List<(long, uint)>((int)Math.Min(total, capacity + 1L));
+        list.Clear();
+        list.EnsureCapacity((int)Math.Min(total, capacity + 1L));
         byte* directory = meta.FreeMapPage == 0 ? null : map + meta.FreeMapPage * pageSize;
         long bitsPerBitmap = FreeMap.BitsPerPage(pageSize);
         foreach (var (first, pages) in ranges)
@@ -36,11 +38,11 @@ internal static unsafe class CommitListBuilder
             for (long id = first; id < first + pages; id++)
             {
                 if (directory != null && IsFree(map, directory, bitsPerBitmap, pageSize, id)) continue;
-                if (list.Count == capacity) return null;
+                if (list.Count == capacity) return false;
                 list.Add((id, CommitList.OfPage(map + id * pageSize, pageSize)));
             }
         }
-        return list;
+        return true;
     }
 
     private static bool IsFree(byte* map, byte* directory, long bitsPerBitmap, int pageSize, long id)
@@ -51,13 +53,16 @@ internal static unsafe class CommitListBuilder
         return (bitmap[PageHeader.Size + (bit >> 3)] >> (int)(bit & 7) & 1) != 0;
     }
 
-    /// <summary>Sorts and merges page ranges that overlap or touch (a batch's commits may each have written the same page).</summary>
-    public static List<(long First, long Pages)> Coalesce(List<(long First, long Pages)> ranges)
+    /// <summary>
+    /// Sorts <paramref name="ranges"/> in place and merges the ranges that overlap or touch (a batch's commits may
+    /// each have written the same page) into <paramref name="merged"/>, cleared first; returns it.
+    /// </summary>
+    public static List<(long First, long Pages)> Coalesce(List<(long First, long Pages)> ranges, List<(long First, long Pages)> merged)
     {
-        var sorted = new List<(long First, long Pages)>(ranges);
-        sorted.Sort();
-        var merged = new List<(long First, long Pages)>(sorted.Count);
-        foreach (var (first, pages) in sorted)
+        ranges.Sort();
+        merged.Clear();
+        merged.EnsureCapacity(ranges.Count);
+        foreach (var (first, pages) in ranges)
         {
             if (merged.Count > 0 && first <= merged[^1].First + merged[^1].Pages)
             {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using MmapKv.Format;
 using MmapKv.Storage;
 
@@ -31,6 +32,13 @@ internal sealed unsafe class CommitPipeline : IDisposable
     private bool _leading;                           // a committer is leading flushes (group commit)
     private long _wanted;                            // the newest txn any committer waits for
     private List<(long First, long Pages)> _ranges = new();
+    // Reused by every flush, under the flush lock, so a flush allocates nothing: the batch's ranges as taken from
+    // _ranges (the two lists swap, so the one taken is cleared and handed back at the next flush), the ranges
+    // sorted and merged, the commit list, and the meta page image.
+    private List<(long First, long Pages)> _taken = new(); // swapped under _gate too; otherwise the flush lock's
+    private readonly List<(long First, long Pages)> _merged = new();
+    private readonly List<(long Page, uint Crc)> _list = new();
+    private readonly byte[] _metaPage;
     private MetaRecord _latest;
     private bool _hasPending;
     private long _latestTxn;                         // newest commit handed over, flushed or not
@@ -48,6 +56,7 @@ internal sealed unsafe class CommitPipeline : IDisposable
         _durableTxn = _latestTxn = _flushedTxn = durableTxn;
         _durableSlot = durableSlot;
         ListCapacity = CommitList.Capacity(pageSize);
+        _metaPage = new byte[pageSize];
     }
 
     /// <summary>
@@ -56,8 +65,91 @@ internal sealed unsafe class CommitPipeline : IDisposable
     /// </summary>
     internal int ListCapacity { get; set; }
 
+    /// <summary>Where flushes are counted and timed (mmapkv.flushes, commits_per_flush, commit.duration); null: not measured.</summary>
+    internal Diagnostics.DatabaseMetrics? Metrics { get; set; }
+
+    /// <summary>
+    /// The lock file's state when other processes may share the database (null: exclusive). A flush then runs under
+    /// the cross-process flush lock, takes the durable slot from the shared state (another process's flush may have
+    /// moved it), and records its result there (docs/durability.md §14.2).
+    /// </summary>
+    internal SharedState? Shared { get; set; }
+
+    /// <summary>
+    /// A writer of this process took over from another process (under both writer locks) after making
+    /// <paramref name="txnId"/>, the newest commit, durable in <paramref name="slot"/>: everything this pipeline still
+    /// holds is older, and durable with it. Wakes every waiter.
+    /// </summary>
+    public void Adopt(long txnId, int slot)
+    {
+        _flushLock.Wait();
+        try
+        {
+            lock (_gate)
+            {
+                _ranges.Clear();
+                _pendingPages = 0;
+                _hasPending = false;
+                _latestTxn = Math.Max(_latestTxn, txnId);
+                _durableSlot = slot;
+                Volatile.Write(ref _flushedTxn, Math.Max(_flushedTxn, txnId));
+                Volatile.Write(ref _durableTxn, Math.Max(_durableTxn, txnId));
+                Monitor.PulseAll(_gate);
+            }
+        }
+        finally { _flushLock.Release(); }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="meta"/>, the newest commit in the lock file and another process's, durable if no flush
+    /// has, and returns the meta slot that holds it (docs/durability.md §14.3 step 1). Its pages were written by a
+    /// process whose commit list is not known here, so the commit is ordered (D1): one device flush for every page,
+    /// then the meta record and a second. Under this pipeline's flush lock as well as the lock file's: the lock
+    /// file's locks belong to the open file, which every thread of this process shares, so only the in-process lock
+    /// keeps this pipeline's own flushes out meanwhile (D3). The caller holds the writer lock, so no commit is
+    /// published meanwhile.
+    /// </summary>
+    public int MakeDurableFromLockFile(in MetaRecord meta)
+    {
+        var shared = Shared ?? throw new InvalidOperationException("Not shared.");
+        _flushLock.Wait();
+        try
+        {
+            ThrowIfPoisoned();
+            shared.TakeFlush();
+            try
+            {
+                var (durableTxn, durableSlot) = shared.Durable;
+                if (durableTxn >= meta.TxnId) return durableSlot;
+                int slot = 1 - durableSlot; // D3: the durable meta's slot is written only after a newer one is durable
+                shared.NoteFlushed(meta.TxnId);
+                _storage.SyncData();
+                MetaSlots.Write(_storage, slot, meta);
+                _storage.StartWriteback((long)slot * _pageSize, _pageSize);
+                _storage.SyncData();
+                shared.SetDurable(meta.TxnId, slot);
+                return slot;
+            }
+            finally { shared.ReleaseFlush(); }
+        }
+        catch (StorageFailedException e)
+        {
+            _poison ??= e;
+            throw;
+        }
+        finally { _flushLock.Release(); }
+    }
+
     /// <summary>Flushes a leader makes past its own commit while others wait, before it hands the lead over.</summary>
-    private const int MaxLeadRounds = 4;
+    private const int MaxLeadRounds = 0;
+
+    /// <summary>
+    /// Whether a write transaction of this process is open now (set by the database: its writer lock is taken). A new
+    /// leader then waits a little for that commit before it flushes, so the flush covers both (<see cref="Gather"/>).
+    /// </summary>
+    internal Func<bool>? WriterBusy { get; set; }
+
+    private long _flushTicks; // a moving average of one flush's duration, in Stopwatch ticks
 
     public long DurableTxn => Volatile.Read(ref _durableTxn);
 
@@ -66,7 +158,7 @@ internal sealed unsafe class CommitPipeline : IDisposable
     /// <see cref="DurableTxn"/> or newer than this can be recovered after a crash, and every later flush takes a
     /// meta at least as new as the newest commit handed over (rule R2b in PageAllocator relies on both).
     /// </summary>
-    public long FlushedTxn => Volatile.Read(ref _flushedTxn);
+    public long FlushedTxn => Shared is { } shared ? Math.Max(Volatile.Read(ref _flushedTxn), shared.FlushedTxn) : Volatile.Read(ref _flushedTxn);
     private long _flushedTxn;
 
     /// <summary>Set once a flush failed; new write transactions must refuse to start (D2).</summary>
@@ -131,9 +223,13 @@ internal sealed unsafe class CommitPipeline : IDisposable
             _flushLock.Wait();
             try
             {
+                Gather();
                 for (int round = 0; ; round++)
                 {
+                    long started = Stopwatch.GetTimestamp();
                     FlushLocked();
+                    long took = Stopwatch.GetTimestamp() - started;
+                    _flushTicks += (took - _flushTicks) / 8;
                     lock (_gate)
                     {
                         Monitor.PulseAll(_gate); // releases every waiter this flush made durable
@@ -156,6 +252,22 @@ internal sealed unsafe class CommitPipeline : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+    }
+
+    /// <summary>
+    /// Group commit's gathering step: a committer that starts to lead while another thread of this process is inside a
+    /// write transaction yields, for at most half a typical flush (and 2 ms), until no write transaction is open, so
+    /// that the commits being made join this flush instead of waiting for the next one. A lone committer (no open
+    /// write transaction) flushes at once. Yielding, not sleeping: the wait is shorter than a timer tick, and on a
+    /// busy machine yielding is what lets the other writer finish.
+    /// </summary>
+    private void Gather()
+    {
+        var busy = WriterBusy;
+        if (busy is null || !busy()) return;
+        long budget = Math.Min(_flushTicks / 2, Stopwatch.Frequency / 500);
+        long deadline = Stopwatch.GetTimestamp() + budget;
+        while (busy() && Stopwatch.GetTimestamp() < deadline) Thread.Yield();
     }
 
     // Async waiters are served by one dedicated flusher thread, so no thread-pool thread ever blocks in msync.
@@ -270,19 +382,48 @@ internal sealed unsafe class CommitPipeline : IDisposable
         // write a meta record. Its batch may reference pages of the failed batch that never reached the disk and
         // that the kernel now considers clean, so a later sync would not write them either.
         ThrowIfPoisoned();
+        var shared = Shared;
+        if (shared is null)
+        {
+            FlushBatch(null);
+            return;
+        }
+        shared.TakeFlush();
+        try { FlushBatch(shared); }
+        finally { shared.ReleaseFlush(); }
+    }
+
+    private void FlushBatch(SharedState? shared)
+    {
         List<(long First, long Pages)> ranges;
         MetaRecord meta;
         lock (_gate)
         {
             if (!_hasPending) return;
             ranges = _ranges;
+            _ranges = _taken; // empty: cleared when the flush before this one finished
+            _taken = ranges;
             meta = _latest;
             // Under the gate, like Enqueue: a commit handed over after this point is newer than the meta taken
             // here. Set before the meta is written, so R2b never lets a writer rewrite a page this meta reaches.
             Volatile.Write(ref _flushedTxn, meta.TxnId);
-            _ranges = new();
             _hasPending = false;
             _pendingPages = 0;
+        }
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (shared is not null)
+        {
+            // Another process's flush may have moved the durable meta to the other slot, or (a writer taking over
+            // from this process) made this batch durable already.
+            var (durableTxn, durableSlot) = shared.Durable;
+            _durableSlot = durableSlot;
+            if (durableTxn >= meta.TxnId)
+            {
+                Volatile.Write(ref _durableTxn, meta.TxnId);
+                ranges.Clear();
+                return;
+            }
+            shared.NoteFlushed(meta.TxnId);
         }
         // The slot not holding the durable meta (D3): whatever this flush leaves there, torn or unverifiable, the
         // durable meta survives in the other one.
@@ -290,27 +431,29 @@ internal sealed unsafe class CommitPipeline : IDisposable
         bool metaWritten = false;
         try
         {
-            var merged = CommitListBuilder.Coalesce(ranges);
-            var list = CommitListBuilder.Build(_storage.Base, meta, merged, ListCapacity);
-            if (list is null)
+            var merged = CommitListBuilder.Coalesce(ranges, _merged);
+            if (!CommitListBuilder.Build(_storage.Base, meta, merged, ListCapacity, _list))
             {
                 // Ordered: too many pages to list, so the pages are made durable before the meta exists (D1).
                 StartWriteback(merged);
                 _storage.SyncData();
                 metaWritten = true;
-                MetaSlots.Write(_storage, slot, meta);
+                _list.Clear();
+                MetaSlots.WriteWithList(_storage, slot, meta, _list, _metaPage);
             }
             else
             {
                 metaWritten = true;
-                MetaSlots.WriteWithList(_storage, slot, meta, list);
+                MetaSlots.WriteWithList(_storage, slot, meta, _list, _metaPage);
                 StartWriteback(merged);
             }
             // One device flush for the meta (and, with a list, for the pages too). Every StartWriteback before it
             // only starts I/O; none of them flushes the device cache.
             _storage.StartWriteback((long)slot * _pageSize, _pageSize);
             _storage.SyncData();
+            Metrics?.Flushed(_durableTxn, meta.TxnId, started); // before _durableTxn moves: the batch is (old, new]
             _durableSlot = slot;
+            shared?.SetDurable(meta.TxnId, slot);
             Volatile.Write(ref _durableTxn, meta.TxnId);
             Interlocked.Increment(ref _flushCount);
         }
@@ -321,6 +464,12 @@ internal sealed unsafe class CommitPipeline : IDisposable
             // from the cache although the kernel may have written them off as clean without writing them.
             if (metaWritten) MetaSlots.Retract(_storage, slot, _pageSize);
             throw;
+        }
+        finally
+        {
+            // The taken list goes back empty for the next flush's swap. The lists keep their capacity: 16 bytes per
+            // page of the largest batch, well under 1% of the batch's own pages.
+            ranges.Clear();
         }
     }
 

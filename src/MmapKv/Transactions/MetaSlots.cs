@@ -13,6 +13,9 @@ internal static unsafe class MetaSlots
     /// <summary>Chooses the slot to open (§6.2) from the file as the storage maps it.</summary>
     public static MetaSelection Select(IStorage storage) => MetaSelector.Select(storage.Base, storage.Length);
 
+    /// <summary>The file's page size, without choosing a slot (<see cref="MetaSelector.PageSize"/>).</summary>
+    public static int PageSize(IStorage storage) => MetaSelector.PageSize(storage.Base, storage.Length);
+
     /// <summary>Writes <paramref name="meta"/> with an empty commit list (an ordered commit, or a new file).</summary>
     public static void Write(IStorage storage, int slot, in MetaRecord meta) =>
         WriteWithList(storage, slot, meta, Array.Empty<(long, uint)>());
@@ -22,15 +25,22 @@ internal static unsafe class MetaSlots
     /// list, and zeros to the end of the page, as one store (see <see cref="IStorage.Write"/>). The record's
     /// checksum covers the list's checksum, so a page torn anywhere is refused at open.
     /// </summary>
-    public static void WriteWithList(IStorage storage, int slot, in MetaRecord meta, IReadOnlyList<(long Page, uint Crc)> list)
+    public static void WriteWithList(IStorage storage, int slot, in MetaRecord meta, IReadOnlyList<(long Page, uint Crc)> list) =>
+        WriteWithList(storage, slot, meta, list, new byte[meta.PageSize]);
+
+    /// <summary>
+    /// The same write as the overload above, composing the page in <paramref name="page"/> (<see cref="MetaRecord.PageSize"/> bytes, cleared here first), so a flush that
+    /// owns a buffer allocates none. The bytes written are the same.
+    /// </summary>
+    public static void WriteWithList(IStorage storage, int slot, in MetaRecord meta, IReadOnlyList<(long Page, uint Crc)> list, byte[] page)
     {
-        var page = new byte[meta.PageSize];
+        page.AsSpan(0, meta.PageSize).Clear();
         fixed (byte* p = page)
         {
             uint listChecksum = CommitList.Write(p + CommitList.Offset, list);
             MetaPage.Write(p, meta, list.Count, listChecksum);
         }
-        storage.Write((long)slot * meta.PageSize, page);
+        storage.Write((long)slot * meta.PageSize, page.AsSpan(0, meta.PageSize));
     }
 
     /// <summary>

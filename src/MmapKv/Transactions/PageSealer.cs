@@ -9,11 +9,15 @@ namespace MmapKv.Transactions;
 /// </summary>
 internal static unsafe class PageSealer
 {
-    /// <summary>Seals every dirty page and run of <paramref name="pages"/>; returns sorted, coalesced page ranges.</summary>
-    public static List<(long First, long Pages)> Seal(TransactionPages pages)
+    /// <summary>
+    /// Seals every dirty page and run of <paramref name="pages"/>; fills <paramref name="ranges"/> (cleared first, and
+    /// owned by the caller, so a commit allocates no list) with the sorted, coalesced page ranges.
+    /// </summary>
+    public static void Seal(TransactionPages pages, List<(long First, long Pages)> ranges)
     {
         int pageSize = pages.PageSize;
-        var ranges = new List<(long, long)>(pages.DirtyCount);
+        ranges.Clear();
+        ranges.EnsureCapacity(pages.DirtyCount);
         foreach (long id in pages.DirtyPages)
         {
             byte* p = pages.Page(id);
@@ -35,6 +39,5 @@ internal static unsafe class PageSealer
             else ranges[++w] = ranges[r];
         }
         if (ranges.Count > 0) ranges.RemoveRange(w + 1, ranges.Count - w - 1);
-        return ranges;
     }
 }
