@@ -19,6 +19,7 @@ internal static class CliCommands
         root.Add(KeyValueCommands.CreateDelete(context));
         root.Add(ScanCommand.Create(context));
         root.Add(TreesCommand.Create(context));
+        root.Add(ReadersCommand.Create(context));
         root.Add(DumpCommand.Create(context));
         root.Add(LoadCommand.Create(context));
         root.Add(CopyCommand.Create(context));

@@ -16,6 +16,9 @@ internal static class ErrorMapping
         OperationCanceledException => (ExitCodes.Interrupted, "interrupted"),
         // The library raises ArgumentException for bad input it was handed: an empty or too-long key.
         ArgumentException a => (ExitCodes.Usage, a.Message),
+        // ... and InvalidOperationException for a tree used as what it is not: a multimap tree given to get/put/del,
+        // a custom-ordered tree without its comparer.
+        InvalidOperationException o => (ExitCodes.Usage, o.Message),
         UnauthorizedAccessException u => (ExitCodes.Error, u.Message),
         IOException io => (ExitCodes.Error, io.Message),
         _ => (ExitCodes.Error, $"unexpected {e.GetType().Name}: {e.Message} (set MMAPKV_DEBUG=1 for a stack trace)"),

@@ -23,7 +23,8 @@ internal static class ExitCodes
     /// <summary>The file is not an MmapKv database, is damaged, or has an incompatible format version.</summary>
     public const int Corrupt = 4;
 
-    /// <summary>Another process (or another KvDatabase in this one) has the database open.</summary>
+    /// <summary>Another process (or another KvDatabase in this one) has the database open with
+    /// <c>KvOptions.Exclusive</c>.</summary>
     public const int Locked = 5;
 
     /// <summary>Any other failure: an I/O error, a full disk, an existing copy destination, a bug.</summary>

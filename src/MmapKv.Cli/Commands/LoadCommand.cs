@@ -20,7 +20,8 @@ internal static class LoadCommand
         var create = CliCommands.CreateOption();
         var command = new Command("load",
             "Load LMDB mdb_dump text (bytevalue or print format, one or more sections) from standard input or --input, " +
-            "in one transaction. Example: mdb_dump -a ENVDIR | mmapkv load --create new.mkv")
+            "in one transaction. A dupsort section loads into a multimap tree, and a tree is created with the key order " +
+            "of its section's mmapkv_keyorder= line. Example: mdb_dump -a ENVDIR | mmapkv load --create new.mkv")
         {
             file, tree, input, noOverwrite, create,
         };
@@ -36,8 +37,14 @@ internal static class LoadCommand
                 context.Err.WriteLine("reading mdb_dump text from the terminal (end with Ctrl+D); pipe it in or use --input PATH");
             using var reader = inPath is null ? context.OpenInput() : new StreamReader(inPath, Encoding.Latin1, false, 1 << 16);
             var counts = Load(context, db, new MdbDumpReader(reader), parse.GetValue(tree), parse.GetValue(noOverwrite), inputLength);
-            foreach (var (name, loaded, skipped) in counts)
+            foreach (var (name, multimap, loaded, skipped) in counts)
             {
+                if (multimap)
+                {
+                    string already = skipped > 0 ? $" ({N(skipped)} already present)" : "";
+                    context.Out.WriteLine($"loaded {N(loaded)} {(loaded == 1 ? "pair" : "pairs")} into the multimap tree '{name}'{already}");
+                    continue;
+                }
                 string where = name is null ? "default tree" : $"tree '{name}'";
                 string skip = skipped > 0 ? $" ({N(skipped)} existing kept)" : "";
                 context.Out.WriteLine($"loaded {N(loaded)} {(loaded == 1 ? "entry" : "entries")} into the {where}{skip}");
@@ -49,10 +56,10 @@ internal static class LoadCommand
     }
 
     /// <summary>Loads every section in one write transaction; returns per-target counts in input order.</summary>
-    internal static List<(string? Tree, long Loaded, long Skipped)> Load(CliContext context, KvDatabase db, MdbDumpReader reader,
+    internal static List<LoadCount> Load(CliContext context, KvDatabase db, MdbDumpReader reader,
         string? unnamedTree, bool noOverwrite, long? inputLength)
     {
-        var counts = new List<(string? Tree, long Loaded, long Skipped)>();
+        var counts = new List<LoadCount>();
         using var tx = db.BeginWrite();
         context.WithProgress(progress =>
         {
@@ -65,21 +72,14 @@ internal static class LoadCommand
                 string? target = section.Database ?? unnamedTree;
                 if (section.IgnoredFlags.Count > 0)
                     context.Err.WriteLine($"warning: input line {section.HeaderLine}: {string.Join(", ", section.IgnoredFlags)} ignored; " +
-                        "keys are loaded as bytes and MmapKv orders them bytewise");
-                KvTree? t = target is null ? null : tx.OpenTree(target);
+                        "keys (and a multimap's values) are loaded as bytes and MmapKv orders them bytewise");
+                var into = LoadTarget.Open(tx, target, section, db.MaxKeySize);
                 long loaded = 0, skipped = 0;
                 while (reader.ReadPair(out byte[] key, out byte[] value))
                 {
-                    if (key.Length == 0 || key.Length > db.MaxKeySize)
-                        throw new UsageException($"input line {reader.LineNumber - 1}: the key is {key.Length} bytes; keys must be 1 to {db.MaxKeySize} bytes");
-                    if (noOverwrite && (t is null ? tx.TryGet(key, out _) : t.TryGet(key, out _)))
-                    {
-                        skipped++;
-                        continue;
-                    }
-                    if (t is null) tx.Put(key, value);
-                    else t.Put(key, value);
-                    loaded++;
+                    // The pair's key line: the value line was read last.
+                    if (into.Add(key, value, noOverwrite, reader.LineNumber - 1)) loaded++;
+                    else skipped++;
                     if ((++total & 0xFFF) == 0)
                     {
                         context.Cancellation.ThrowIfCancellationRequested();
@@ -87,7 +87,7 @@ internal static class LoadCommand
                         else task.Set(reader.CharsRead);
                     }
                 }
-                counts.Add((target, loaded, skipped));
+                counts.Add(new LoadCount(target, into.IsMultimap, loaded, skipped));
             }
             task.Finish();
             return 0;
@@ -95,6 +95,9 @@ internal static class LoadCommand
         tx.Commit(Durability.Immediate);
         return counts;
     }
+
+    /// <summary>What one section loaded: entries, or for a multimap tree (key, value) pairs.</summary>
+    internal readonly record struct LoadCount(string? Tree, bool Multimap, long Loaded, long Skipped);
 
     private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -27,7 +27,7 @@ internal static class StatCommand
         long branch = trees.Sum(t => t.BranchPages), leaf = trees.Sum(t => t.LeafPages), overflow = trees.Sum(t => t.OverflowPages);
         const long metaPages = 2;
         // What is left holds the catalog tree (the names of the named trees), which KvStats does not break out.
-        long catalog = s.PageCount - metaPages - branch - leaf - overflow - s.FreePages - s.FreeMapPages;
+        long catalog = s.PageCount - metaPages - branch - leaf - overflow - s.FreePages - s.FreeMapPages - s.SavepointPages;
         var rows = new List<(string, string)>
         {
             ("file", path),
@@ -42,6 +42,7 @@ internal static class StatCommand
             ("  free", N(s.FreePages)),
             ("    held", $"{N(s.HeldFreePages)} (free but still protected by a reader or the quarantine)"),
             ("  free map", N(s.FreeMapPages)),
+            ("  savepoints", s.Savepoints.Count == 0 ? "0" : $"{N(s.SavepointPages)} (kept for {N(s.Savepoints.Count)} persistent savepoint(s))"),
             ("depth", N(trees.Max(t => t.Depth))),
             ("trees", $"{N(s.Trees.Count)} named, plus the default tree"),
             ("entries", N(s.TotalEntries)),
@@ -56,6 +57,13 @@ internal static class StatCommand
         foreach (var t in trees)
             table.Add(t.Name ?? "(default)", N(t.Entries), N(t.Depth), N(t.BranchPages), N(t.LeafPages), N(t.OverflowPages));
         table.Write(o);
+        if (s.Savepoints.Count == 0) return;
+        o.WriteLine();
+        var sps = new TextTable("savepoint", "created (UTC)", "entries", "pages kept alone");
+        sps.RightAlign(0, 2, 3);
+        foreach (var p in s.Savepoints)
+            sps.Add(p.Id.ToString(CultureInfo.InvariantCulture), p.Created.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), N(p.Entries), N(p.ExclusivePages));
+        sps.Write(o);
     }
 
     internal static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);

@@ -5,9 +5,18 @@ namespace MmapKv.Cli.Lmdb;
 /// <summary>The header of one section of an mdb_dump text.</summary>
 /// <param name="Database">The <c>database=</c> name; null for the unnamed (main) database.</param>
 /// <param name="Print">Whether data lines use the print format rather than bytevalue hex.</param>
-/// <param name="IgnoredFlags">Key-ordering flags that do not change the bytes (integerkey, reversekey).</param>
+/// <param name="Multimap">Whether the section is a duplicate-key database (<c>dupsort</c> or <c>duplicates</c>):
+/// one line pair per (key, value), for a multimap tree.</param>
+/// <param name="Order">The key order of an <c>mmapkv_keyorder=</c> line (<see cref="DumpKeyOrder"/>); null when the
+/// header has none (LMDB's dumps and bytewise trees).</param>
+/// <param name="IgnoredFlags">LMDB ordering flags with no MmapKv equivalent, which do not change the bytes
+/// (integerkey, reversekey, integerdup, reversedup).</param>
 /// <param name="HeaderLine">The input line the header starts on.</param>
-internal sealed record DumpSection(string? Database, bool Print, IReadOnlyList<string> IgnoredFlags, long HeaderLine);
+internal sealed record DumpSection(string? Database, bool Print, bool Multimap, KeyOrder? Order, IReadOnlyList<string> IgnoredFlags, long HeaderLine)
+{
+    /// <summary>"the section" or "the section for 'NAME'", for messages.</summary>
+    public string Describe() => Database is null ? "the section" : $"the section for '{Database}'";
+}
 
 /// <summary>
 /// Reads the text <c>mdb_dump</c> writes (and <see cref="MdbDumpWriter"/>), section by section, following
@@ -25,8 +34,11 @@ internal sealed class MdbDumpReader(TextReader input)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
     private static readonly HashSet<string> KnownKeys = ["VERSION", "format", "database", "type", "mapsize", "mapaddr", "maxreaders", "db_pagesize"];
-    private static readonly HashSet<string> OrderFlags = ["reversekey", "integerkey"];
-    private static readonly HashSet<string> DuplicateFlags = ["duplicates", "dupsort", "dupfixed", "integerdup", "reversedup"];
+    // LMDB's own orders (reversekey: bytes compared from the end; integerkey/integerdup: native-endian unsigned
+    // integers) have no MmapKv equivalent: loaded as bytes, ordered bytewise, with a warning.
+    private static readonly HashSet<string> OrderFlags = ["reversekey", "integerkey", "integerdup", "reversedup"];
+    // mdb_dump writes both for an MDB_DUPSORT database; mdb_load knows only dupsort. Either makes a multimap section.
+    private static readonly HashSet<string> DuplicateFlags = ["duplicates", "dupsort"];
 
     private bool _print;
 
@@ -43,7 +55,9 @@ internal sealed class MdbDumpReader(TextReader input)
     public DumpSection? ReadHeader()
     {
         string? database = null;
-        bool print = false, any = false;
+        bool print = false, any = false, multimap = false;
+        KeyOrder? order = null;
+        long orderLine = 0;
         var ignored = new List<string>();
         long start = LineNumber + 1;
         while (true)
@@ -80,17 +94,28 @@ internal sealed class MdbDumpReader(TextReader input)
                 case "type":
                     if (value != "btree") throw Error($"unsupported type '{value}' (expected btree)");
                     break;
+                case DumpKeyOrder.HeaderKey:
+                    if (!DumpKeyOrder.TryParse(value, out var o))
+                        throw Error($"unsupported {DumpKeyOrder.HeaderKey} '{value}' (expected Bytewise, Reverse, Int64, UInt64 or Custom)");
+                    order = o;
+                    orderLine = LineNumber;
+                    break;
+                case "dupfixed":
+                    break; // LMDB stores equal-length values packed; their order is still bytewise
                 default:
                     if (KnownKeys.Contains(key)) break; // mapsize, mapaddr, maxreaders, db_pagesize: LMDB settings
-                    if (DuplicateFlags.Contains(key))
-                        throw Error($"the section{(database is null ? "" : $" for '{database}'")} is a duplicate-key (dupsort) database ({key}={value}); MmapKv trees hold one value per key");
-                    if (OrderFlags.Contains(key)) { ignored.Add(key); break; }
+                    // Like mdb_load, the flag's presence counts, whatever its value.
+                    if (DuplicateFlags.Contains(key)) { multimap = true; break; }
+                    if (OrderFlags.Contains(key)) { if (!ignored.Contains(key)) ignored.Add(key); break; }
                     Warnings.Add($"input line {LineNumber}: unrecognized header keyword ignored: {key}");
                     break;
             }
         }
+        if (multimap && order is { } stated && stated != KeyOrder.Bytewise)
+            throw new UsageException($"input line {orderLine}: {DumpKeyOrder.HeaderKey}={DumpKeyOrder.Name(stated)} in a duplicate-key (dupsort) section: " +
+                "a multimap tree is always ordered bytewise");
         _print = print;
-        return new DumpSection(database, print, ignored, start);
+        return new DumpSection(database, print, multimap, order, ignored, start);
     }
 
     /// <summary>Reads the next key and value of the current section. Returns false at DATA=END.</summary>

@@ -9,13 +9,18 @@ namespace MmapKv.Cli.Lmdb;
 /// type=btree
 /// mapsize=N                 (mdb_load sizes the new environment's map from the first section's value)
 /// maxreaders=126
+/// duplicates=1             (multimap trees only, with dupsort=1: mdb_dump's lines for an MDB_DUPSORT database)
+/// dupsort=1
+/// mmapkv_keyorder=ORDER     (trees ordered other than bytewise only: Reverse, Int64, UInt64; see DumpKeyOrder)
 /// db_pagesize=N
 /// HEADER=END
 ///  6b6579                   (a space, then the key: hex in bytevalue; in print, printable ASCII as is,
 ///  76616c7565                \HH for a backslash and for any other byte; then the value likewise)
 /// DATA=END
 /// </code>
-/// Lines end with '\n' on every platform, as mdb_dump writes them.
+/// Lines end with '\n' on every platform, as mdb_dump writes them. A multimap tree's section has one key line and
+/// one value line per (key, value) pair, a key's pairs in a row with its values ascending, exactly as mdb_dump
+/// writes a dupsort database: both order values bytewise, a shorter one first (docs/format.md §5.1).
 /// </summary>
 internal sealed class MdbDumpWriter(TextWriter output, bool print, long mapSize, int pageSize)
 {
@@ -24,11 +29,25 @@ internal sealed class MdbDumpWriter(TextWriter output, bool print, long mapSize,
 
     private char[] _buffer = new char[1024];
 
+    private bool _multimap;
+    private byte[] _dupKey = [];
+    private bool _dupKeyStartsEmpty, _dupKeyCounted;
+
     /// <summary>Keys written that LMDB cannot store.</summary>
     public long OversizedKeys { get; private set; }
 
-    public void BeginSection(string? database)
+    /// <summary>Values of multimap trees longer than <see cref="LmdbMaxKeySize"/>: a dupsort database's values are
+    /// limited like its keys, so mdb_load refuses them.</summary>
+    public long OversizedDupValues { get; private set; }
+
+    /// <summary>Keys of multimap trees that hold an empty value beside other values. LMDB keeps an empty value only
+    /// as a key's sole value: mdb_load 0.9 fails (MDB_BAD_VALSIZE) or drops the empty one.</summary>
+    public long EmptyDupValues { get; private set; }
+
+    /// <summary>Starts a section. A multimap tree's order is always bytewise.</summary>
+    public void BeginSection(string? database, KeyOrder order = KeyOrder.Bytewise, bool multimap = false)
     {
+        if (multimap && order != KeyOrder.Bytewise) throw new ArgumentException("a multimap tree is ordered bytewise", nameof(order));
         if (database is not null && database.AsSpan().IndexOfAny('\n', '\r') >= 0)
             throw new CliException(ExitCodes.Error, $"the tree name '{database.ReplaceLineEndings(" ")}' contains a line break, which the dump format cannot carry");
         output.Write("VERSION=3\n");
@@ -37,18 +56,43 @@ internal sealed class MdbDumpWriter(TextWriter output, bool print, long mapSize,
         output.Write("type=btree\n");
         output.Write($"mapsize={mapSize}\n");
         output.Write("maxreaders=126\n");
+        if (multimap) output.Write("duplicates=1\ndupsort=1\n");
+        if (order != KeyOrder.Bytewise) output.Write($"{DumpKeyOrder.HeaderKey}={DumpKeyOrder.Name(order)}\n");
         output.Write($"db_pagesize={pageSize}\n");
         output.Write("HEADER=END\n");
+        _multimap = multimap;
+        _dupKey = [];
     }
 
+    /// <summary>Writes one entry, or for a multimap tree one (key, value) pair, in the tree's order.</summary>
     public void WritePair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        if (key.Length > LmdbMaxKeySize) OversizedKeys++;
+        if (_multimap) NoteDupPair(key, value);
+        else if (key.Length > LmdbMaxKeySize) OversizedKeys++;
         WriteItem(key);
         WriteItem(value);
     }
 
     public void EndSection() => output.Write("DATA=END\n");
+
+    /// <summary>Counts what LMDB cannot hold in a dupsort database. Pairs come by key, then value ascending, so an
+    /// empty value is its key's first.</summary>
+    private void NoteDupPair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        if (value.Length > LmdbMaxKeySize) OversizedDupValues++;
+        if (!key.SequenceEqual(_dupKey))
+        {
+            if (key.Length > LmdbMaxKeySize) OversizedKeys++;
+            _dupKey = key.ToArray();
+            _dupKeyStartsEmpty = value.IsEmpty;
+            _dupKeyCounted = false;
+        }
+        else if (_dupKeyStartsEmpty && !_dupKeyCounted)
+        {
+            EmptyDupValues++;
+            _dupKeyCounted = true;
+        }
+    }
 
     private void WriteItem(ReadOnlySpan<byte> bytes)
     {
