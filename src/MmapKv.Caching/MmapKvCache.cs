@@ -157,17 +157,23 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
 
     private readonly record struct ReadResult(bool Found, byte[]? Array, string Key, EntryHeader Seen, long SlideTo);
 
-    /// <summary>One read transaction: finds the entry, checks its expiry, copies its value out; says whether the window must slide.</summary>
+    /// <summary>
+    /// One read transaction: finds the entry, checks its expiry, copies its value out; says whether the window must
+    /// slide. Allocates nothing but the returned array: the key is encoded into a pooled buffer, the entries tree is
+    /// read without a tree handle (the engine remembers its descriptor per snapshot, so a run of reads between two
+    /// commits searches the catalog once per reader slot), and the clock is read only when an entry was found.
+    /// </summary>
     private ReadResult Read(string key, IBufferWriter<byte>? destination, bool wantArray, bool refreshOnly)
     {
         using var k = EncodeKey(key);
-        long now = _time.GetUtcNow().UtcTicks;
         using var tx = _db.BeginRead();
-        if (!tx.TryOpenTree(EntryLayout.EntriesTree, out var entries) || !entries.TryGet(k.Span, out var record))
-            return Miss(refreshOnly, key);
+        if (!tx.TryGetInTree(EntryLayout.EntriesTree, k.Tree, out var record)) return Miss(refreshOnly, key);
         var h = EntryLayout.ReadHeader(record);
+        int start = EntryLayout.ValueStart(record, k);
+        if (start < 0) return Miss(refreshOnly, key);
+        long now = _time.GetUtcNow().UtcTicks;
         if (h.IsExpiredAt(now)) return Miss(refreshOnly, key);
-        var value = record[EntryLayout.HeaderSize..];
+        var value = record[start..];
         byte[]? array = null;
         if (wantArray) array = value.ToArray();
         else if (destination is not null)
@@ -217,21 +223,21 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         using var k = EncodeKey(r.Key);
         var entries = tx.OpenTree(EntryLayout.EntriesTree);
         var index = tx.OpenTree(EntryLayout.ExpiryTree);
-        if (!entries.TryGet(k.Span, out var record) || EntryLayout.ReadHeader(record) != r.Seen) return false;
+        if (!entries.TryGet(k.Tree, out var record) || EntryLayout.ReadHeader(record) != r.Seen || EntryLayout.ValueStart(record, k) < 0) return false;
         using var copy = MemoryOwner<byte>.Allocate(record.Length); // the span dies at the next write
         record.CopyTo(copy.Span);
         EntryLayout.WriteHeader(copy.Span, r.Seen with { ExpiresTicks = r.SlideTo });
-        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + k.Length);
-        index.Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, r.Seen.ExpiresTicks, k.Span)]);
-        entries.Put(k.Span, copy.Span);
-        index.Put(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, r.SlideTo, k.Span)], ReadOnlySpan<byte>.Empty);
+        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + k.Tree.Length);
+        index.Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, r.Seen.ExpiresTicks, k.Tree)]);
+        entries.Put(k.Tree, copy.Span);
+        index.Put(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, r.SlideTo, k.Tree)], ReadOnlySpan<byte>.Empty);
         return true;
     }
 
     // --------------------------------------------------------------------------------------------------- writes
 
     /// <inheritdoc/>
-    /// <exception cref="ArgumentException">The entry is larger than <see cref="MaximumEntrySize"/>, or the key longer than the database allows.</exception>
+    /// <exception cref="ArgumentException">The key is empty, or the entry (key, 24-byte header, value) is larger than <see cref="MaximumEntrySize"/>.</exception>
     /// <exception cref="InvalidOperationException">AbsoluteExpiration is not in the future.</exception>
     public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
     {
@@ -264,13 +270,11 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         token.ThrowIfCancellationRequested();
         using var k = EncodeKey(key);
-        long accounted = EntryLayout.AccountedSize(k.Length, EntryLayout.HeaderSize + value.Length);
+        long recordLength = EntryLayout.HeaderSize + k.RecordKeyBytes + value.Length;
+        long accounted = EntryLayout.AccountedSize(k.Tree.Length, recordLength);
         if (accounted > MaximumEntrySize)
             throw new ArgumentException($"The entry takes {accounted} bytes; this cache takes entries of at most {MaximumEntrySize} bytes (half its SizeLimit).", nameof(value));
         var header = Expiration.ForSet(options, _time.GetUtcNow().UtcTicks, TimeSpan.FromTicks(_defaultSlidingTicks));
-        using var record = MemoryOwner<byte>.Allocate(EntryLayout.HeaderSize + (int)value.Length); // lives across the awaits
-        EntryLayout.WriteHeader(record.Span, header);
-        value.CopyTo(record.Span[EntryLayout.HeaderSize..]);
         for (int attempt = 0; ; attempt++)
         {
             var tx = sync ? _db.BeginWrite() : await _db.BeginWriteAsync(token).ConfigureAwait(false);
@@ -279,7 +283,7 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
             {
                 using (tx)
                 {
-                    delta = PutEntry(tx, k, record, header.ExpiresTicks);
+                    delta = PutEntry(tx, k, header, value, (int)recordLength);
                     if (sync) tx.Commit(_durability);
                     else await tx.CommitAsync(_durability, CancellationToken.None).ConfigureAwait(false);
                 }
@@ -296,22 +300,30 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         }
     }
 
-    private static (long Bytes, int Entries) PutEntry(WriteTransaction tx, PooledKey k, MemoryOwner<byte> record, long expiresTicks)
+    /// <summary>
+    /// Stores the record under the key's tree key, replacing what was there (for a long key, possibly another key
+    /// with the same hash: one of them is kept). The record is written straight into its page: the header, the key
+    /// and the value's segments are copied into the span <see cref="KvTree.Reserve"/> returns, before the next write.
+    /// </summary>
+    private static (long Bytes, int Entries) PutEntry(WriteTransaction tx, in CacheKey k, in EntryHeader header, in ReadOnlySequence<byte> value, int recordLength)
     {
         var entries = tx.OpenTree(EntryLayout.EntriesTree);
         var index = tx.OpenTree(EntryLayout.ExpiryTree);
-        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + k.Length);
-        long bytes = EntryLayout.AccountedSize(k.Length, record.Length);
+        var tree = k.Tree;
+        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + tree.Length);
+        long bytes = EntryLayout.AccountedSize(tree.Length, recordLength);
         int added = 1;
-        if (entries.TryGet(k.Span, out var old))
+        if (entries.TryGet(tree, out var old))
         {
             long oldExpiry = EntryLayout.ReadHeader(old).ExpiresTicks;
-            bytes -= EntryLayout.AccountedSize(k.Length, old.Length);
+            bytes -= EntryLayout.AccountedSize(tree.Length, old.Length);
             added = 0;
-            index.Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, oldExpiry, k.Span)]);
+            index.Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, oldExpiry, tree)]);
         }
-        entries.Put(k.Span, record.Span);
-        index.Put(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, expiresTicks, k.Span)], ReadOnlySpan<byte>.Empty);
+        var record = entries.Reserve(tree, recordLength); // valid until the index write below
+        EntryLayout.WriteHeader(record, header);
+        value.CopyTo(record[EntryLayout.WriteKey(record, k)..]);
+        index.Put(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, header.ExpiresTicks, tree)], ReadOnlySpan<byte>.Empty);
         return (bytes, added);
     }
 
@@ -337,15 +349,17 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         Account(delta);
     }
 
-    private static (long Bytes, int Entries) DeleteEntry(WriteTransaction tx, PooledKey k)
+    /// <summary>Deletes the key's entry; a long key's slot holding another key with the same hash is left alone.</summary>
+    private static (long Bytes, int Entries) DeleteEntry(WriteTransaction tx, in CacheKey k)
     {
         var entries = tx.OpenTree(EntryLayout.EntriesTree);
-        if (!entries.TryGet(k.Span, out var old)) return (0, 0);
+        var tree = k.Tree;
+        if (!entries.TryGet(tree, out var old) || EntryLayout.ValueStart(old, k) < 0) return (0, 0);
         long expiry = EntryLayout.ReadHeader(old).ExpiresTicks;
-        long bytes = EntryLayout.AccountedSize(k.Length, old.Length);
-        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + k.Length);
-        tx.OpenTree(EntryLayout.ExpiryTree).Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, expiry, k.Span)]);
-        entries.Delete(k.Span);
+        long bytes = EntryLayout.AccountedSize(tree.Length, old.Length);
+        using var ik = MemoryOwner<byte>.Allocate(EntryLayout.IndexPrefix + tree.Length);
+        tx.OpenTree(EntryLayout.ExpiryTree).Delete(ik.Span[..EntryLayout.WriteIndexKey(ik.Span, expiry, tree)]);
+        entries.Delete(tree);
         return (-bytes, -1);
     }
 
@@ -499,7 +513,9 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
     {
         // A file made under a larger SizeLimit opens at its own size: the engine cannot shrink a file in place.
         long existing = File.Exists(Path) ? new FileInfo(Path).Length : 0;
-        var db = KvDatabase.Open(Path, kv with { MaxSize = Math.Max(sizeLimit, existing) });
+        // Exclusive: the size and entry counts that SizeLimit enforces are kept by this instance, so one cache owns
+        // its file (another opener, in any process, gets DatabaseLockedException).
+        var db = KvDatabase.Open(Path, kv with { MaxSize = Math.Max(sizeLimit, existing), Exclusive = true });
         try
         {
             using (var tx = db.BeginWrite())
@@ -565,24 +581,10 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         Interlocked.Add(ref _entries, delta.Entries);
     }
 
-    private PooledKey EncodeKey(string key)
+    private CacheKey EncodeKey(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (key.Length == 0) throw new ArgumentException("A cache key must not be empty.", nameof(key));
-        int length = Encoding.UTF8.GetByteCount(key);
-        if (length > _maxKeyBytes)
-            throw new ArgumentException($"The key is {length} UTF-8 bytes; this cache takes keys of at most {_maxKeyBytes} bytes.", nameof(key));
-        var owner = MemoryOwner<byte>.Allocate(length);
-        Encoding.UTF8.GetBytes(key, owner.Span);
-        return new PooledKey(owner);
-    }
-
-    /// <summary>A key's UTF-8 bytes in a pooled buffer (it lives across awaits).</summary>
-    private readonly struct PooledKey(MemoryOwner<byte> owner) : IDisposable
-    {
-        public int Length => owner.Length;
-        public Span<byte> Span => owner.Span;
-        public void Dispose() => owner.Dispose();
+        return CacheKey.Encode(key, _maxKeyBytes);
     }
 }

@@ -49,7 +49,8 @@ public sealed class MmapKvCacheOptions
     /// <summary>
     /// Options for the underlying database (page size, flush interval, reader slots...). <see cref="KvOptions.MaxSize"/>
     /// is replaced by <see cref="SizeLimit"/> and <see cref="KvOptions.Durability"/> by <see cref="Durability"/>;
-    /// <see cref="KvOptions.ReadOnly"/> must be false.
+    /// <see cref="KvOptions.ReadOnly"/> must be false. The file is always opened with <see cref="KvOptions.Exclusive"/>:
+    /// one cache instance per file, since it keeps the size accounting for <see cref="SizeLimit"/>.
     /// </summary>
     public KvOptions KvOptions { get; set; } = new();
 
