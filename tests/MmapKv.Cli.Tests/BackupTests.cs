@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Xunit.Abstractions;
 using static MmapKv.Cli.Tests.Contents;
 
 namespace MmapKv.Cli.Tests;

@@ -66,6 +66,27 @@ internal static class Contents
         return map;
     }
 
+    /// <summary>Every (key, value) pair of a multimap tree of a closed database file, in the tree's order.</summary>
+    public static List<(byte[] Key, byte[] Value)> ReadMulti(string path, string tree)
+    {
+        using var db = KvDatabase.Open(path, new KvOptions { ReadOnly = true });
+        using var tx = db.BeginRead();
+        var pairs = new List<(byte[], byte[])>();
+        foreach (var e in tx.OpenMultiTree(tree).Scan()) pairs.Add((e.Key.ToArray(), e.Value.ToArray()));
+        return pairs;
+    }
+
+    /// <summary>Asserts two lists of pairs are equal, pair by pair, in order.</summary>
+    public static void EqualPairs(IReadOnlyList<(byte[] Key, byte[] Value)> expected, IReadOnlyList<(byte[] Key, byte[] Value)> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.True(expected[i].Key.AsSpan().SequenceEqual(actual[i].Key), $"pair {i}: key {Convert.ToHexString(expected[i].Key)} != {Convert.ToHexString(actual[i].Key)}");
+            Assert.True(expected[i].Value.AsSpan().SequenceEqual(actual[i].Value), $"pair {i}: value {Convert.ToHexString(expected[i].Value)} != {Convert.ToHexString(actual[i].Value)}");
+        }
+    }
+
     public static IReadOnlyList<string> TreeNames(string path)
     {
         using var db = KvDatabase.Open(path, new KvOptions { ReadOnly = true });

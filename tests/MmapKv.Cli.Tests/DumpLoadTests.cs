@@ -141,7 +141,8 @@ public sealed class DumpLoadTests : IDisposable
     [InlineData("VERSION=3\ntype=hash\nHEADER=END\nDATA=END\n", "input line 2: unsupported type 'hash'")]
     [InlineData("VERSION=3\nformat=bytevalue\n", "input line 2: unexpected end of input in a header (no HEADER=END)")]
     [InlineData("VERSION=3\nnonsense\nHEADER=END\nDATA=END\n", "input line 2: expected a key=value header line, found 'nonsense'")]
-    [InlineData("VERSION=3\nformat=bytevalue\nduplicates=1\ndupsort=1\nHEADER=END\nDATA=END\n", "input line 3: the section is a duplicate-key (dupsort) database")]
+    [InlineData("VERSION=3\nformat=bytevalue\nduplicates=1\ndupsort=1\nHEADER=END\nDATA=END\n", "input line 1: the section is a duplicate-key (dupsort) database, and the default tree holds one value per key")]
+    [InlineData("VERSION=3\nformat=bytevalue\nmmapkv_keyorder=Sideways\nHEADER=END\nDATA=END\n", "input line 3: unsupported mmapkv_keyorder 'Sideways'")]
     [InlineData("VERSION=3\nformat=bytevalue\nHEADER=END\n \n 76\nDATA=END\n", "input line 4: the key is 0 bytes")]
     public void Load_MalformedInput_Exits2AndLoadsNothing(string text, string message)
     {

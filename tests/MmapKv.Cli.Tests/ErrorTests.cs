@@ -103,7 +103,8 @@ public sealed class ErrorTests : IDisposable
     {
         string path = _dir.File();
         Cli.Expect(0, "put", "--create", path, "k", "v");
-        using var writer = KvDatabase.Open(path); // an exclusive lock, as a running application would hold
+        // An application that opened the database exclusively: no other opener is allowed.
+        using var writer = KvDatabase.Open(path, new KvOptions { Exclusive = true });
         foreach (var args in new[] { new[] { "stat", path }, ["get", path, "k"], ["put", path, "k", "v2"], ["check", path], ["copy", path, _dir.File("copy.mkv")] })
         {
             var r = Cli.Expect(ExitCodes.Locked, args);
@@ -113,13 +114,31 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
-    public void ReadOnlyCommands_ShareTheFileWithAnotherReader()
+    public void Commands_WorkOnADatabaseAnotherProcessHasOpen()
     {
         string path = _dir.File();
         Cli.Expect(0, "put", "--create", path, "k", "v");
-        using var reader = KvDatabase.Open(path, new KvOptions { ReadOnly = true });
+        using var app = KvDatabase.Open(path); // shared, as an application opens it by default
+        using var reader = app.BeginRead();
         Assert.Equal("v\n", Cli.Expect(0, "get", path, "k").Out);
-        AssertOneLine(Cli.Expect(5, "put", path, "k", "v2"), "error: database is locked:");
+        Cli.Expect(0, "put", path, "k", "v2");
+        // The application's open reader keeps its snapshot; a new one sees the tool's commit.
+        Assert.True(reader.TryGet("k"u8, out var old));
+        Assert.Equal("v"u8.ToArray(), old.ToArray());
+        using (var fresh = app.BeginRead())
+        {
+            Assert.True(fresh.TryGet("k"u8, out var now));
+            Assert.Equal("v2"u8.ToArray(), now.ToArray());
+        }
+        using (var tx = app.BeginWrite())
+        {
+            tx.Put("app"u8, "1"u8);
+            tx.Commit();
+        }
+        Assert.Equal("1\n", Cli.Expect(0, "get", path, "app").Out);
+        Cli.Expect(0, "check", path);
+        Cli.Expect(0, "copy", path, _dir.File("copy.mkv"));
+        Assert.Equal("1\n", Cli.Expect(0, "get", _dir.File("copy.mkv"), "app").Out);
     }
 
     [Fact]
@@ -166,7 +185,7 @@ public sealed class ErrorTests : IDisposable
     public void Help_Exits0AndListsEveryCommand()
     {
         var r = Cli.Expect(0, "--help");
-        foreach (string c in new[] { "stat", "check", "get", "put", "del", "scan", "trees", "dump", "load", "copy", "bench" })
+        foreach (string c in new[] { "stat", "check", "get", "put", "del", "scan", "trees", "readers", "dump", "load", "copy", "bench" })
             Assert.Contains($"  {c} ", r.Out);
         Assert.Contains("3 file not found", r.Out);
     }

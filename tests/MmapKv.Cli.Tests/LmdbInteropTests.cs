@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Xunit.Abstractions;
 using static MmapKv.Cli.Tests.Contents;
 
 namespace MmapKv.Cli.Tests;

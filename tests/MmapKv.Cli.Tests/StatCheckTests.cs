@@ -36,11 +36,36 @@ public sealed class StatCheckTests : IDisposable
         Assert.Equal("1 named, plus the default tree", Field(r, "trees"));
         // Every page up to the high-water mark is accounted for by kind.
         long pages = long.Parse(Field(r, "pages").Split(' ')[0].Replace(",", ""));
-        long sum = new[] { "  meta", "  branch", "  leaf", "  overflow", "  catalog", "  free", "  free map" }
+        long sum = new[] { "  meta", "  branch", "  leaf", "  overflow", "  catalog", "  free", "  free map", "  savepoints" }
             .Sum(k => long.Parse(Field(r, k).Replace(",", "")));
         Assert.Equal(pages, sum);
         Assert.Contains(r.OutLines, l => l.StartsWith("(default)") && l.Contains(" 1,000 "));
         Assert.Contains(r.OutLines, l => l.StartsWith("big ") && l.Contains(" 10 "));
+    }
+
+    [Fact]
+    public void Stat_WithPersistentSavepoints_CountsTheKeptPagesAndListsThem()
+    {
+        string path = _dir.File();
+        Write(path, Enumerable.Range(0, 2000).Select(i => KeyValuePair.Create(B($"k{i:D6}"), new byte[100])));
+        long id;
+        using (var db = KvDatabase.Open(path))
+        {
+            id = db.CreatePersistentSavepoint();
+            using var tx = db.BeginWrite();
+            for (int i = 0; i < 2000; i++) tx.Put(B($"k{i:D6}"), new byte[120]); // rewrites every leaf: the old ones are kept
+            tx.Commit();
+        }
+        var r = Cli.Expect(0, "stat", path);
+        long pages = long.Parse(Field(r, "pages").Split(' ')[0].Replace(",", ""));
+        long Stat(string name) => long.Parse(Field(r, name).Split(' ')[0].Replace(",", ""));
+        long kept = Stat("  savepoints");
+        Assert.True(kept > 20, r.Out);
+        Assert.Contains("1 persistent savepoint", Field(r, "  savepoints"));
+        Assert.Equal(pages, new[] { "  meta", "  branch", "  leaf", "  overflow", "  catalog", "  free", "  free map", "  savepoints" }.Sum(Stat));
+        Assert.Contains(r.OutLines, l => l.TrimStart().StartsWith(id.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ") && l.Contains(" 2,000 "));
+        var check = Cli.Expect(0, "check", path);
+        Assert.Contains($", {kept} kept for 1 savepoint(s)", check.Out);
     }
 
     [Fact]

@@ -10,9 +10,14 @@
 // opens with Deferred durability and a 1 ms flush interval, commits <commits> 1 MiB values ("big/<i>") while the
 // background flush keeps running, makes one more small commit ("last"), disposes the database and returns from
 // Main at once. Every one of those commits must be in the file afterwards: Dispose promises durability.
+//
+// Modes for the multi-process tests (--counter, --acked-writer, --sum-reader, --hold-reader, --hold-writer, --deferred-then-wait)
+// are in SharedModes.cs.
 using System.Text;
 using MmapKv;
 
+if (SharedModes.TryRun(args)) return;
+if (DebugSpansMode.TryRun(args)) return;
 if (args[0] == "--deferred-exit")
 {
     DeferredExit(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
@@ -22,7 +27,7 @@ if (args[0] == "--deferred-exit")
 string path = args[0];
 long next = args.Length > 1 ? long.Parse(args[1]) : 0;
 int threads = args.Length > 2 ? int.Parse(args[2]) : 1;
-using var db = KvDatabase.Open(path);
+using var db = KvDatabase.Open(path, Options());
 var stdout = Console.Out;
 object gate = new();
 
@@ -49,6 +54,11 @@ void Worker(int thread)
         }
     }
 }
+
+// MMAPKV_TEST_MAX_SIZE (bytes) replaces the default 256 GiB map where one that large cannot be had: QEMU user mode
+// (.ci/arm64) pays for the whole shared mapping in memory. KillHarness.Verify reads it too.
+static KvOptions Options() =>
+    long.TryParse(Environment.GetEnvironmentVariable("MMAPKV_TEST_MAX_SIZE"), out long max) ? new KvOptions { MaxSize = max } : new KvOptions();
 
 static byte[] Key(long n, char part) => Encoding.UTF8.GetBytes($"c{n:D10}/{part}");
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 
 namespace MmapKv.Simulation;
@@ -12,8 +13,18 @@ public sealed record AbortOp : CrashOp;
 public sealed record FlushOp : CrashOp;
 public sealed record BeginReaderOp : CrashOp;
 public sealed record EndReaderOp : CrashOp;
+/// <summary>Drops a named tree: 1–4 are the plain trees of <see cref="CrashRunner.PlainTreeNames"/>, 5 the multimap tree.</summary>
 public sealed record DropTreeOp(int Tree) : CrashOp;
 public sealed record ReopenOp : CrashOp;
+/// <summary>Adds <paramref name="Count"/> values, <paramref name="FirstValue"/> on, to one key of the multimap tree.</summary>
+public sealed record MultiAddOp(int Key, int FirstValue, int Count) : CrashOp;
+public sealed record MultiRemoveOp(int Key, int Value) : CrashOp;
+public sealed record MultiRemoveAllOp(int Key) : CrashOp;
+/// <summary>Makes a savepoint in the open write transaction (beginning one if none is open).</summary>
+public sealed record SavepointOp : CrashOp;
+/// <summary>Rolls back to a savepoint of the open transaction: the newest when <paramref name="Back"/> is 0, older
+/// ones as it grows (modulo how many there are); nothing when there is none.</summary>
+public sealed record RollbackOp(int Back) : CrashOp;
 
 /// <summary>One crash scenario: a workload, where it crashes, and how the crash resolves.</summary>
 public sealed record CrashCase(int PageSize, CrashOp[] Ops, long CrashAt, CrashKind Kind, double Writeback, int Seed)
@@ -39,12 +50,67 @@ internal sealed class CrashOutcome
 /// <summary>Runs crash workloads against a database on <see cref="SimulatedStorage"/> and checks recovery.</summary>
 internal static class CrashRunner
 {
+    /// <summary>The trees whose keys are <see cref="Key"/>'s (other tests write these with any key).</summary>
     public static readonly string[] TreeNames = { "", "alpha", "beta" };
+
+    /// <summary>The plain trees a workload's tree index names: <see cref="TreeNames"/>, then two integer-ordered trees.</summary>
+    public static readonly string[] PlainTreeNames = { "", "alpha", "beta", "int64", "uint64" };
+
+    /// <summary>The multimap tree (tree index 5 of <see cref="DropTreeOp"/>).</summary>
+    public const string MultiTreeName = "multi";
+    public const int MultiTree = 5;
+
+    /// <summary>"beta" is ordered in reverse, "int64" and "uint64" numerically (docs/design.md §16), so crashes also
+    /// hit non-bytewise trees. Readers open trees by name and take the stored order; the model compares contents,
+    /// and <see cref="StateModel.Read(ReadTransaction)"/> checks each tree's keys come out in its order.</summary>
+    public static KeyOrder OrderOf(int tree) => tree switch { 2 => KeyOrder.Reverse, 3 => KeyOrder.Int64, 4 => KeyOrder.UInt64, _ => KeyOrder.Bytewise };
     public const int KeySpace = 400;
+    public const int MultiKeySpace = 24;
+    public const int MultiValueSpace = 1200;
 
     public static byte[] Key(int k) => k % 29 == 0
         ? Encoding.UTF8.GetBytes($"k{k:D4}").Concat(Enumerable.Repeat((byte)0xEE, 120)).ToArray()
         : Encoding.UTF8.GetBytes($"key{k:D4}");
+
+    /// <summary>Key <paramref name="k"/> of plain tree <paramref name="tree"/>: 8-byte little-endian integers for the
+    /// integer-ordered trees, <see cref="Key"/> for the others.</summary>
+    public static byte[] KeyFor(int tree, int k)
+    {
+        if (tree < 3) return Key(k);
+        var key = new byte[8];
+        if (tree == 3) BinaryPrimitives.WriteInt64LittleEndian(key, Int64Of(k));
+        else BinaryPrimitives.WriteUInt64LittleEndian(key, UInt64Of(k));
+        return key;
+    }
+
+    /// <summary>Signed keys around zero, both signs, and the extremes, so numeric and bytewise order disagree.</summary>
+    public static long Int64Of(int k) => (k % 53) switch
+    {
+        0 => long.MinValue + k,
+        1 => long.MaxValue - k,
+        _ => (k - KeySpace / 2) * (k % 3 == 0 ? 7_919_000_003L : 7_919L),
+    };
+
+    public static ulong UInt64Of(int k) => (k % 53) switch
+    {
+        0 => ulong.MaxValue - (ulong)k,
+        1 => (ulong)k,
+        _ => (ulong)k * 0x9E3779B97F4A7C15UL,
+    };
+
+    /// <summary>Multimap keys: short ones, ones with 0x00 bytes (escaped in the composite key) and a long one.</summary>
+    public static byte[] MultiKey(int k) => (k % 7, k % 11) switch
+    {
+        (0, _) => new byte[] { 0, (byte)k, 0 },
+        (_, 0) => Encoding.UTF8.GetBytes($"mk{k:D2}").Concat(Enumerable.Repeat((byte)'M', 200)).ToArray(),
+        _ => Encoding.UTF8.GetBytes($"mk{k:D2}"),
+    };
+
+    /// <summary>Multimap values: the empty value, values with 0x00 bytes, longer ones, short text.</summary>
+    public static byte[] MultiValue(int v) => v == 0 ? Array.Empty<byte>()
+        : v % 13 == 0 ? new byte[] { 0, (byte)(v >> 8), (byte)v, 0 }
+        : v % 17 == 0 ? Encoding.UTF8.GetBytes($"val{v:D4}").Concat(Enumerable.Repeat((byte)v, 200)).ToArray()
+        : Encoding.UTF8.GetBytes($"val{v:D4}");
 
     public static byte[] Value(int size, int seed)
     {
@@ -73,6 +139,7 @@ internal static class CrashRunner
         int acked = 0, started = 0, committed = 0;
         StateModel? pending = null;
         WriteTransaction? tx = null;
+        var savepoints = new List<(Savepoint Point, StateModel State)>(); // of tx, oldest first
         var readers = new List<(ReadTransaction Tx, StateModel Expected)>();
         KvDatabase? db = null;
         bool crashed = false;
@@ -84,32 +151,84 @@ internal static class CrashRunner
                 switch (op)
                 {
                     case PutOp p:
-                        Put(Begin(), p.Tree, Key(p.Key), Value(p.Size, p.Seed));
+                        Put(Begin(), p.Tree, KeyFor(p.Tree, p.Key), Value(p.Size, p.Seed));
                         break;
                     case DeleteOp d:
-                        Delete(Begin(), d.Tree, Key(d.Key));
+                        Delete(Begin(), d.Tree, KeyFor(d.Tree, d.Key));
                         break;
                     case PutManyOp pm:
                         Begin();
                         for (int i = 0; i < pm.Count; i++)
                         {
                             int k = (pm.FirstKey + i) % KeySpace;
-                            Put(tx!, pm.Tree, Key(k), Value(pm.Size, k));
+                            Put(tx!, pm.Tree, KeyFor(pm.Tree, k), Value(pm.Size, k));
                         }
                         break;
                     case DeleteManyOp dm:
                         Begin();
-                        for (int i = 0; i < dm.Count; i++) Delete(tx!, dm.Tree, Key((dm.FirstKey + i) % KeySpace));
+                        for (int i = 0; i < dm.Count; i++) Delete(tx!, dm.Tree, KeyFor(dm.Tree, (dm.FirstKey + i) % KeySpace));
                         break;
                     case DropTreeOp dt:
-                        Begin().DeleteTree(TreeNames[dt.Tree]);
-                        pending!.Trees.Remove(TreeNames[dt.Tree]);
+                    {
+                        string name = dt.Tree == MultiTree ? MultiTreeName : PlainTreeNames[dt.Tree];
+                        bool dropped = Begin().DeleteTree(name);
+                        if (dropped != pending!.RemoveTree(name)) throw new InvariantViolation($"DeleteTree('{name}') returned {dropped}, the model disagrees");
                         break;
+                    }
+                    case MultiAddOp ma:
+                    {
+                        var mt = Begin().OpenMultiTree(MultiTreeName);
+                        byte[] key = MultiKey(ma.Key);
+                        var model = pending!.MultiTree(MultiTreeName);
+                        if (!model.TryGetValue(key, out var set)) set = new SortedSet<byte[]>(ByteOrder.Instance);
+                        for (int i = 0; i < ma.Count; i++)
+                        {
+                            byte[] value = MultiValue((ma.FirstValue + i) % MultiValueSpace);
+                            if (mt.Add(key, value) != set.Add(value)) throw new InvariantViolation("multimap Add disagrees with the model");
+                        }
+                        if (set.Count > 0) model[key] = set;
+                        if (mt.Count(key) != set.Count) throw new InvariantViolation($"multimap Count is {mt.Count(key)}, the model says {set.Count}");
+                        break;
+                    }
+                    case MultiRemoveOp mr:
+                    {
+                        var mt = Begin().OpenMultiTree(MultiTreeName);
+                        byte[] key = MultiKey(mr.Key), value = MultiValue(mr.Value % MultiValueSpace);
+                        var model = pending!.MultiTree(MultiTreeName);
+                        bool expected = model.TryGetValue(key, out var set) && set.Remove(value);
+                        if (set is { Count: 0 }) model.Remove(key);
+                        if (mt.Remove(key, value) != expected) throw new InvariantViolation("multimap Remove disagrees with the model");
+                        break;
+                    }
+                    case MultiRemoveAllOp mra:
+                    {
+                        var mt = Begin().OpenMultiTree(MultiTreeName);
+                        byte[] key = MultiKey(mra.Key);
+                        var model = pending!.MultiTree(MultiTreeName);
+                        long expected = model.Remove(key, out var set) ? set.Count : 0;
+                        long removed = mt.RemoveAll(key);
+                        if (removed != expected) throw new InvariantViolation($"multimap RemoveAll removed {removed}, the model says {expected}");
+                        break;
+                    }
+                    case SavepointOp:
+                        savepoints.Add((Begin().CreateSavepoint(), pending!.Clone()));
+                        break;
+                    case RollbackOp rb when tx is not null && savepoints.Count > 0:
+                    {
+                        int at = savepoints.Count - 1 - rb.Back % savepoints.Count;
+                        tx.RollbackTo(savepoints[at].Point);
+                        savepoints.RemoveRange(at + 1, savepoints.Count - at - 1);
+                        pending = savepoints[at].State.Clone();
+                        if (!StateModel.Read(tx).SameAs(pending))
+                            throw new InvariantViolation($"after RollbackTo the transaction shows ({StateModel.Read(tx)}), not its savepoint's state ({pending})");
+                        break;
+                    }
                     case CommitOp co when tx is not null:
                         snapshots.Add(pending!);
                         started = snapshots.Count - 1;
                         var t = tx;
                         tx = null;
+                        savepoints.Clear();
                         t.Commit(co.Durability);
                         committed = started;
                         if (co.Durability == Durability.Immediate) acked = started;
@@ -117,6 +236,7 @@ internal static class CrashRunner
                     case AbortOp when tx is not null:
                         tx.Dispose();
                         tx = null;
+                        savepoints.Clear();
                         break;
                     case FlushOp:
                         db.Flush();
@@ -137,6 +257,7 @@ internal static class CrashRunner
                     case ReopenOp:
                         tx?.Dispose();
                         tx = null;
+                        savepoints.Clear();
                         foreach (var (r, _) in readers) r.Dispose();
                         readers.Clear();
                         db.Dispose();
@@ -175,15 +296,26 @@ internal static class CrashRunner
 
         void Put(WriteTransaction w, int tree, byte[] key, byte[] value)
         {
-            if (tree == 0) w.Put(key, value);
-            else w.OpenTree(TreeNames[tree]).Put(key, value);
-            pending!.Tree(TreeNames[tree])[key] = value;
+            // Every other put goes through Reserve (filled in place), so the crash properties cover it too.
+            bool reserve = ((key.Length + value.Length) & 1) == 1;
+            if (tree == 0)
+            {
+                if (reserve) value.CopyTo(w.Reserve(key, value.Length));
+                else w.Put(key, value);
+            }
+            else
+            {
+                var t = w.OpenTree(PlainTreeNames[tree], OrderOf(tree));
+                if (reserve) value.CopyTo(t.Reserve(key, value.Length));
+                else t.Put(key, value);
+            }
+            pending!.Tree(PlainTreeNames[tree])[key] = value;
         }
 
         void Delete(WriteTransaction w, int tree, byte[] key)
         {
-            bool removed = tree == 0 ? w.Delete(key) : w.OpenTree(TreeNames[tree]).Delete(key);
-            bool expected = pending!.Tree(TreeNames[tree]).Remove(key);
+            bool removed = tree == 0 ? w.Delete(key) : w.OpenTree(PlainTreeNames[tree], OrderOf(tree)).Delete(key);
+            bool expected = pending!.Tree(PlainTreeNames[tree]).Remove(key);
             if (removed != expected) throw new InvariantViolation($"Delete returned {removed}, model says {expected}");
         }
     }

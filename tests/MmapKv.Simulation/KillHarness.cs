@@ -15,6 +15,13 @@ public static class KillHarness
         if (!condition) throw new InvariantViolation(message);
     }
 
+    /// <summary>
+    /// The child's options (tests/MmapKv.CrashChild/Program.cs): MMAPKV_TEST_MAX_SIZE (bytes) replaces the default
+    /// 256 GiB map where one that large cannot be had, as under QEMU user mode (.ci/arm64).
+    /// </summary>
+    private static KvOptions Options() =>
+        long.TryParse(Environment.GetEnvironmentVariable("MMAPKV_TEST_MAX_SIZE"), out long max) ? new KvOptions { MaxSize = max } : new KvOptions();
+
     /// <summary>Starts the child, kills it with SIGKILL <paramref name="after"/> its first acknowledgement; returns the highest acknowledged commit.</summary>
     public static long RunAndKill(string childDll, string db, long first, int threads, TimeSpan after, out long acks)
     {
@@ -76,7 +83,7 @@ public static class KillHarness
     public static long Verify(string path, long maxAcked)
     {
         KvDatabase db;
-        try { db = KvDatabase.Open(path); }
+        try { db = KvDatabase.Open(path, Options()); }
         catch (Exception e) { throw new InvariantViolation($"open after the kill failed: {e.GetType().Name}: {e.Message}", e); }
         using (db)
         {

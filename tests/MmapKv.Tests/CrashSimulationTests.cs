@@ -2,7 +2,6 @@ using FsCheck;
 using FsCheck.Fluent;
 using MmapKv.Simulation;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace MmapKv.Tests;
 
@@ -20,10 +19,16 @@ public class CrashSimulationTests(ITestOutputHelper output)
     private static int CrashIterations(int defaultCount) =>
         int.TryParse(Environment.GetEnvironmentVariable("MMAPKV_CRASH_ITERS"), out int n) && n > 0 ? n : defaultCount;
 
-    private static readonly Gen<int> TreeGen = Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)));
+    // Plain trees: the default tree, "alpha", "beta" (reverse), "int64" and "uint64" (integer orders).
+    private static readonly Gen<int> TreeGen = Gen.Frequency(
+        (3, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)), (1, Gen.Constant(3)), (1, Gen.Constant(4)));
     private static readonly Gen<int> KeyGen = Gen.Choose(0, CrashRunner.KeySpace - 1);
     private static readonly Gen<int> SizeGen = Gen.Frequency((6, Gen.Choose(0, 60)), (2, Gen.Choose(300, 1000)), (1, Gen.Choose(1100, 9000)));
+    private static readonly Gen<int> MultiKeyGen = Gen.Choose(0, CrashRunner.MultiKeySpace - 1);
+    private static readonly Gen<int> MultiValueGen = Gen.Choose(0, CrashRunner.MultiValueSpace - 1);
 
+    // One more operation kind (a persistent savepoint, say): a record in CrashWorkload.cs, a case in CrashRunner.Run's
+    // switch, and a line here.
     private static readonly Gen<CrashOp> OpGen = Gen.Frequency(
         (25, from t in TreeGen from k in KeyGen from s in SizeGen from seed in Gen.Choose(0, 1 << 20) select (CrashOp)new PutOp(t, k, s, seed)),
         (10, from t in TreeGen from k in KeyGen select (CrashOp)new DeleteOp(t, k)),
@@ -34,8 +39,15 @@ public class CrashSimulationTests(ITestOutputHelper output)
         (3, Gen.Constant((CrashOp)new FlushOp())),
         (2, Gen.Constant((CrashOp)new BeginReaderOp())),
         (2, Gen.Constant((CrashOp)new EndReaderOp())),
-        (1, from t in Gen.Choose(1, 2) select (CrashOp)new DropTreeOp(t)),
-        (1, Gen.Constant((CrashOp)new ReopenOp())));
+        (1, from t in Gen.Choose(1, CrashRunner.MultiTree) select (CrashOp)new DropTreeOp(t)),
+        (1, Gen.Constant((CrashOp)new ReopenOp())),
+        // Multimap: mostly single adds, sometimes a key's set grows by hundreds of values.
+        (6, from k in MultiKeyGen from v in MultiValueGen select (CrashOp)new MultiAddOp(k, v, 1)),
+        (1, from k in MultiKeyGen from v in MultiValueGen from n in Gen.Choose(100, 400) select (CrashOp)new MultiAddOp(k, v, n)),
+        (3, from k in MultiKeyGen from v in MultiValueGen select (CrashOp)new MultiRemoveOp(k, v)),
+        (1, from k in MultiKeyGen select (CrashOp)new MultiRemoveAllOp(k)),
+        (3, Gen.Constant((CrashOp)new SavepointOp())),
+        (2, from b in Gen.Choose(0, 3) select (CrashOp)new RollbackOp(b)));
 
     private static Arbitrary<CrashCase> CaseArb()
     {
@@ -95,6 +107,12 @@ public class CrashSimulationTests(ITestOutputHelper output)
             new PutOp(1, 3, 10, 1), new PutOp(2, 4, 10, 1), new CommitOp(Durability.Immediate),
             new DropTreeOp(1), new PutOp(0, 7, 10, 2), new CommitOp(Durability.Immediate),
             new PutOp(2, 8, 3000, 3), new CommitOp(Durability.Deferred),
+        },
+        ["integer trees, multimap and savepoints"] = new CrashOp[]
+        {
+            new PutManyOp(3, 0, 30, 20), new PutManyOp(4, 0, 30, 20), new MultiAddOp(3, 0, 60), new CommitOp(Durability.Immediate),
+            new SavepointOp(), new DeleteManyOp(3, 0, 20), new MultiRemoveAllOp(3), new SavepointOp(), new DropTreeOp(4),
+            new RollbackOp(1), new MultiAddOp(5, 7, 3), new PutOp(4, 40, 10, 4), new CommitOp(Durability.Immediate),
         },
         ["long reader across reuse"] = new CrashOp[]
         {

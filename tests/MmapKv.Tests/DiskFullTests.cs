@@ -3,7 +3,6 @@ using MmapKv.Simulation;
 using MmapKv.Storage;
 using MmapKv.Transactions;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace MmapKv.Tests;
 

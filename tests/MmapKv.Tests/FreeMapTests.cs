@@ -3,7 +3,6 @@ using MmapKv.BTree;
 using MmapKv.Format;
 using MmapKv.Pages;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace MmapKv.Tests;
 

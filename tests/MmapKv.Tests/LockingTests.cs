@@ -5,37 +5,59 @@ using static MmapKv.Tests.TestData;
 namespace MmapKv.Tests;
 
 /// <summary>
-/// The file lock: a second open in this process or an open while another process holds the lock throws DatabaseLockedException.
+/// The file lock. With <see cref="KvOptions.Exclusive"/> a second open in this process, or an open while another
+/// process holds the lock, throws DatabaseLockedException; without it (the default) any number of openers share
+/// the file, and exclusive and shared openers never mix.
 /// </summary>
 public class LockingTests
 {
+    private static readonly KvOptions Exclusive = new() { Exclusive = true };
+
     [Fact]
-    public void Open_SameFileTwiceInOneProcess_ThrowsDatabaseLocked()
+    public void Open_ExclusiveSameFileTwiceInOneProcess_ThrowsDatabaseLocked()
     {
         using var dir = new TempDir();
-        using (var db = KvDatabase.Open(dir.File()))
+        using (var db = KvDatabase.Open(dir.File(), Exclusive))
         {
-            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), Exclusive));
+            var shared = Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+            Assert.Contains("Exclusive", shared.Message);
             Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true }));
+            Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), Exclusive with { ReadOnly = true }));
             Assert.Throws<IOException>(() => AssertNotLocked(dir.File())); // the helper detects the lock
             // The refused opens did not disturb the first instance.
             using var tx = db.BeginWrite();
             tx.Put("k"u8, "v"u8);
             tx.Commit();
         }
-        using (var db = KvDatabase.Open(dir.File()))
+        using (var db = KvDatabase.Open(dir.File(), Exclusive))
         using (var tx = db.BeginRead())
             Assert.True(tx.TryGet("k"u8, out _));
     }
 
     [Fact]
-    public void Open_ReadOnlyTwiceInOneProcess_SharesTheLockButExcludesAWriter()
+    public void Open_SharedByDefault_ManyOpenersCoexist_AndAnExclusiveOpenIsRefused()
     {
         using var dir = new TempDir();
         KvDatabase.Open(dir.File()).Dispose();
         using var r1 = KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true });
         using var r2 = KvDatabase.Open(dir.File(), new KvOptions { ReadOnly = true });
-        Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File()));
+        using var w1 = KvDatabase.Open(dir.File());
+        using var w2 = KvDatabase.Open(dir.File());
+        var e = Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), Exclusive));
+        Assert.Contains("only opener", e.Message);
+        Assert.Throws<DatabaseLockedException>(() => KvDatabase.Open(dir.File(), Exclusive with { ReadOnly = true }));
+        using (var tx = w2.BeginWrite())
+        {
+            tx.Put("k"u8, "v"u8);
+            tx.Commit();
+        }
+        foreach (var db in new[] { r1, r2, w1 })
+        {
+            using var tx = db.BeginRead();
+            Assert.True(tx.TryGet("k"u8, out var v));
+            Assert.Equal("v"u8.ToArray(), v.ToArray());
+        }
     }
 
     private const string FlockScript = """

@@ -16,7 +16,8 @@ public unsafe class MetaPageTests
     public void MetaPage_FieldOffsetsAndSize_MatchTheFormat()
     {
         Assert.Equal(2, MetaPage.Count);
-        Assert.Equal(2u, MetaPage.FormatVersion);
+        Assert.Equal(4u, MetaPage.FormatVersion);
+        Assert.Equal(3u, MetaPage.OldestReadableVersion);
         Assert.Equal(0, MetaPage.MagicOffset);
         Assert.Equal(8, MetaPage.VersionOffset);
         Assert.Equal(12, MetaPage.PageSizeOffset);
@@ -28,7 +29,11 @@ public unsafe class MetaPageTests
         Assert.Equal(96, MetaPage.CatalogTreeOffset);
         Assert.Equal(144, MetaPage.ListCountOffset);
         Assert.Equal(148, MetaPage.ListChecksumOffset);
-        Assert.Equal(152, MetaPage.ReservedOffset);
+        Assert.Equal(152, MetaPage.SavepointTableOffset);
+        Assert.Equal(160, MetaPage.SavepointTablePagesOffset);
+        Assert.Equal(164, MetaPage.SavepointCountOffset);
+        Assert.Equal(168, MetaPage.NewestSavepointOffset);
+        Assert.Equal(176, MetaPage.ReservedOffset);
         Assert.Equal(252, MetaPage.ChecksumOffset);
         Assert.Equal(256, MetaPage.Size);
         Assert.True(MetaPage.ReservedOffset <= MetaPage.ChecksumOffset, "the fields overlap the checksum");
@@ -145,7 +150,7 @@ public unsafe class MetaPageTests
     [Theory]
     [InlineData(0u)]
     [InlineData(1u)]
-    [InlineData(3u)]
+    [InlineData(2u)]
     [InlineData(0xFFFFFFFFu)]
     public void MetaPage_TryRead_OtherVersionWithValidChecksum_SetsVersionMismatch(uint version)
     {

@@ -118,6 +118,8 @@ public class NotADatabaseTests
     }
 
     [Theory]
+    [InlineData(4096, 2u)]
+    [InlineData(4096, 5u)]
     [InlineData(4096, 1u)]
     [InlineData(4096, 0u)]
     [InlineData(16384, 1u)]
@@ -170,6 +172,6 @@ public class NotADatabaseTests
         });
         var e = Assert.Throws<IncompatibleFormatException>(() => KvDatabase.Open(dir.File()).Dispose());
         Assert.Contains("format version 1", e.Message);
-        Assert.Contains("this build reads 2", e.Message);
+        Assert.Contains("this build reads 3", e.Message);
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace MmapKv.Tests;
 

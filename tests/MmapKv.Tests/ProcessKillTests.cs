@@ -1,6 +1,5 @@
 using MmapKv.Simulation;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace MmapKv.Tests;
 

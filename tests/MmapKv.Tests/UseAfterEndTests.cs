@@ -13,6 +13,7 @@ public class UseAfterEndTests
     {
         ["Put"] = tx => tx.Put("a"u8, "b"u8),
         ["Delete"] = tx => tx.Delete("k"u8),
+        ["Reserve"] = tx => tx.Reserve("a"u8, 4),
         ["TryGet"] = tx => tx.TryGet("k"u8, out _),
         ["OpenCursor"] = tx => tx.OpenCursor(),
         ["OpenTree"] = tx => tx.OpenTree("t"),

@@ -1,0 +1,22 @@
+using MmapKv.Storage;
+using Xunit;
+
+namespace MmapKv.Tests;
+
+/// <summary><see cref="BootIdentity"/>: the boot id that tells a lock file's content of this boot from an earlier one's.</summary>
+public sealed class BootIdentityTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void BootId_IsKnownOnLinux_AndStable()
+    {
+        string? id = BootIdentity.BootId;
+        output.WriteLine($"boot id: {id ?? "(unknown)"}");
+        Assert.Equal(id, BootIdentity.BootId);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.NotNull(id);
+            Assert.True(Guid.TryParse(id, out _), $"'{id}' is not a UUID");
+            Assert.Equal(File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(), id);
+        }
+    }
+}

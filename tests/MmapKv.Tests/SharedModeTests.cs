@@ -1,0 +1,221 @@
+using System.Text;
+using Xunit;
+
+namespace MmapKv.Tests;
+
+/// <summary>
+/// Several openers of one database in shared mode (the default; docs/durability.md §14). Each KvDatabase instance
+/// has its own lock-file description, so two instances in this process coordinate exactly as two processes do:
+/// the writer lock, the reader table and the publication all go through the lock file. Real processes are in
+/// MultiProcessTests.
+/// </summary>
+public class SharedModeTests(ITestOutputHelper output)
+{
+    private static readonly KvOptions NoTimer = new() { DeferredFlushInterval = TimeSpan.Zero, MaxSize = 1L << 30 };
+
+    private static byte[] K(int i) => Encoding.UTF8.GetBytes($"key{i:D6}");
+
+    [Fact]
+    public void TwoOpeners_SeeEachOthersCommits_AndShareOneWriter()
+    {
+        using var dir = new TempDir();
+        using var a = KvDatabase.Open(dir.File(), NoTimer);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        using (var tx = a.BeginWrite())
+        {
+            tx.Put("from"u8, "a"u8);
+            tx.Commit();
+        }
+        using (var r = b.BeginRead())
+        {
+            Assert.True(r.TryGet("from"u8, out var v));
+            Assert.Equal("a", Encoding.UTF8.GetString(v));
+        }
+        Assert.Equal(a.LastTxnId, b.LastTxnId);
+        using (var tx = b.BeginWrite())
+        {
+            // The other opener cannot start a write transaction meanwhile.
+            Assert.Throws<TimeoutException>(() => a.BeginWrite(TimeSpan.FromMilliseconds(50)));
+            tx.Put("from"u8, "b"u8);
+            tx.Commit();
+        }
+        using (var r = a.BeginRead())
+        {
+            Assert.True(r.TryGet("from"u8, out var v));
+            Assert.Equal("b", Encoding.UTF8.GetString(v));
+        }
+        Assert.True(a.Check().IsValid);
+        Assert.True(b.Check().IsValid);
+    }
+
+    /// <summary>
+    /// A reader of one opener keeps its snapshot while the other opener rewrites every key many times: the writer
+    /// sees the reader in the shared table and never reuses the pages that snapshot reaches (R1 across openers),
+    /// including right after it takes over from the first opener's writer.
+    /// </summary>
+    [Fact]
+    public void ReaderOfOneOpener_KeepsItsSnapshot_WhileTheOtherRewritesEverything()
+    {
+        using var dir = new TempDir();
+        using var a = KvDatabase.Open(dir.File(), NoTimer);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        const int n = 2000;
+        using (var tx = a.BeginWrite())
+        {
+            for (int i = 0; i < n; i++) tx.Put(K(i), Encoding.UTF8.GetBytes($"v0-{i}"));
+            tx.Commit();
+        }
+        var reader = a.BeginRead();
+        try
+        {
+            for (int round = 1; round <= 20; round++)
+            {
+                var writer = round % 2 == 0 ? a : b; // alternate, so every round after the first is a takeover
+                using var tx = writer.BeginWrite();
+                for (int i = 0; i < n; i++) tx.Put(K(i), Encoding.UTF8.GetBytes($"v{round}-{i}-{new string('x', round % 7)}"));
+                tx.Commit();
+            }
+            for (int i = 0; i < n; i++)
+            {
+                Assert.True(reader.TryGet(K(i), out var v));
+                Assert.Equal($"v0-{i}", Encoding.UTF8.GetString(v));
+            }
+        }
+        finally { reader.Dispose(); }
+        using (var r = b.BeginRead())
+        {
+            Assert.True(r.TryGet(K(7), out var v));
+            Assert.StartsWith("v20-7-", Encoding.UTF8.GetString(v));
+        }
+        var report = b.Check();
+        Assert.True(report.IsValid, report.ToString());
+    }
+
+    /// <summary>A Deferred commit of one opener is made durable by the other's takeover or Flush.</summary>
+    [Fact]
+    public void DeferredCommitOfOneOpener_IsMadeDurableByTheOther()
+    {
+        using var dir = new TempDir();
+        var deferred = NoTimer with { Durability = Durability.Deferred };
+        using var a = KvDatabase.Open(dir.File(), deferred);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        using (var tx = a.BeginWrite())
+        {
+            tx.Put("d"u8, "1"u8);
+            tx.Commit();
+        }
+        long committed = a.LastTxnId;
+        Assert.True(b.DurableTxnId < committed);
+        b.Flush();
+        Assert.True(b.DurableTxnId >= committed, $"durable {b.DurableTxnId} after Flush, commit {committed}");
+        using (var tx = a.BeginWrite())
+        {
+            tx.Put("d"u8, "2"u8);
+            tx.Commit();
+        }
+        using (var tx = b.BeginWrite()) // the takeover makes a's second commit durable before b writes
+        {
+            Assert.True(b.DurableTxnId >= a.LastTxnId);
+            tx.Put("e"u8, "3"u8);
+            tx.Commit();
+        }
+        Assert.True(a.Check().IsValid);
+    }
+
+    /// <summary>One opener grows the file far past the other's view of it; the other reads the new pages.</summary>
+    [Fact]
+    public void GrowthByOneOpener_IsSeenByTheOther()
+    {
+        using var dir = new TempDir();
+        using var a = KvDatabase.Open(dir.File(), NoTimer);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        long before = new FileInfo(dir.File()).Length;
+        using (var tx = a.BeginWrite())
+        {
+            for (int i = 0; i < 40; i++) tx.Put(K(i), Filled(1 << 20, (byte)i));
+            tx.Commit();
+        }
+        Assert.True(new FileInfo(dir.File()).Length > before + (32L << 20));
+        using (var r = b.BeginRead())
+            for (int i = 0; i < 40; i++)
+            {
+                Assert.True(r.TryGet(K(i), out var v));
+                Assert.Equal(1 << 20, v.Length);
+                Assert.Equal((byte)i, v[^1]);
+            }
+        using (var tx = b.BeginWrite()) // b's writer starts from a's larger file, without cutting it
+        {
+            tx.Put(K(1000), Filled(3 << 20, 9));
+            tx.Commit();
+        }
+        Assert.True(b.Check().IsValid);
+        Assert.True(a.Check().IsValid);
+    }
+
+    private static byte[] Filled(int length, byte b)
+    {
+        var a = new byte[length];
+        a.AsSpan().Fill(b);
+        return a;
+    }
+
+    /// <summary>A file grown past an opener's MaxSize gives a clear MmapKvException there, never a fault.</summary>
+    [Fact]
+    public void FileGrownPastAnOpenersMaxSize_GivesAClearError()
+    {
+        using var dir = new TempDir();
+        using var big = KvDatabase.Open(dir.File(), NoTimer);
+        using var small = KvDatabase.Open(dir.File(), NoTimer with { MaxSize = 8L << 20 });
+        using (var tx = big.BeginWrite())
+        {
+            tx.Put("large"u8, Filled(16 << 20, 1));
+            tx.Commit();
+        }
+        var e = Assert.ThrowsAny<MmapKvException>(() => small.BeginRead().Dispose());
+        output.WriteLine(e.Message);
+        Assert.Contains("MaxSize", e.Message);
+        Assert.ThrowsAny<MmapKvException>(() => small.BeginWrite().Dispose());
+        using var r = big.BeginRead();
+        Assert.True(r.TryGet("large"u8, out _));
+    }
+
+    /// <summary>Readers of every opener are listed, with their process; GetStats sees them all.</summary>
+    [Fact]
+    public void GetStats_ListsTheReadersOfEveryOpener()
+    {
+        using var dir = new TempDir();
+        using var a = KvDatabase.Open(dir.File(), NoTimer);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        using var ra = a.BeginRead();
+        using var rb = b.BeginRead();
+        var readers = a.GetStats().Readers;
+        Assert.Equal(2, readers.Count);
+        Assert.All(readers, r => Assert.Equal(Environment.ProcessId, r.ProcessId));
+    }
+
+    /// <summary>Closing one opener leaves the other working; the last one out may shrink the file, the others not.</summary>
+    [Fact]
+    public void ClosingOneOpener_LeavesTheOtherWorking()
+    {
+        using var dir = new TempDir();
+        var a = KvDatabase.Open(dir.File(), NoTimer);
+        using var b = KvDatabase.Open(dir.File(), NoTimer);
+        using (var tx = a.BeginWrite())
+        {
+            for (int i = 0; i < 1000; i++) tx.Put(K(i), new byte[500]);
+            tx.Commit();
+        }
+        a.Dispose();
+        using (var tx = b.BeginWrite())
+        {
+            for (int i = 1000; i < 2000; i++) tx.Put(K(i), new byte[500]);
+            tx.Commit();
+        }
+        using (var r = b.BeginRead())
+        {
+            Assert.True(r.TryGet(K(5), out _));
+            Assert.True(r.TryGet(K(1500), out _));
+        }
+        Assert.True(b.Check().IsValid);
+    }
+}
