@@ -36,6 +36,8 @@ internal static unsafe class Corpus
         new("named-16k", 16384, db => Named(db)),
         new("deletes-4k", 4096, db => Deletes(db, 3000)),
         new("deletes-16k", 16384, db => Deletes(db, 6000)),
+        new("savepoints-4k", 4096, db => Savepoints(db)),
+        new("savepoints-16k", 16384, db => Savepoints(db)),
         new("mixed-4k", 4096, db =>
         {
             Named(db);
@@ -105,6 +107,22 @@ internal static unsafe class Corpus
             tx.Put(K("ovf", 9), V(10, 78));     // replaces a run with an inline value (frees the run)
             tx.Delete(K("ovf", 10));
         });
+    }
+
+    /// <summary>Three persistent savepoints around changes to the default and named trees (docs/format.md §13).</summary>
+    private static void Savepoints(KvDatabase db)
+    {
+        Named(db);
+        db.CreatePersistentSavepoint();
+        FillToDepth(db, null, 3, 300, 20);
+        db.CreatePersistentSavepoint();
+        Commit(db, tx =>
+        {
+            for (int i = 0; i < 10; i++) tx.Put(K("main", i), V(3000, i)); // overflow values over kept leaves
+            tx.DeleteTree("alpha");
+        });
+        db.CreatePersistentSavepoint();
+        Deletes(db, 800);
     }
 
     private static void Named(KvDatabase db)

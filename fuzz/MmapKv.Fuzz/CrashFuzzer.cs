@@ -94,12 +94,14 @@ internal sealed class CrashFuzzer(FuzzOptions o)
     internal static CrashCase Generate(ulong caseSeed)
     {
         var r = Seeds.Rng(caseSeed);
-        int Tree() => r.Next(5) switch { < 3 => 0, 3 => 1, _ => 2 };
+        // The test's distribution (CrashSimulationTests.OpGen): the default tree, "alpha", "beta" (reverse), "int64",
+        // "uint64", the multimap tree, and in-transaction savepoints.
+        int Tree() => r.Next(7) switch { < 3 => 0, var t => t - 2 };
         int Key() => r.Next(CrashRunner.KeySpace);
         int Size() => r.Next(9) switch { < 6 => r.Next(0, 61), < 8 => r.Next(300, 1001), _ => r.Next(1100, 9001) };
         CrashOp Op()
         {
-            int w = r.Next(63);
+            int w = r.Next(79);
             return w switch
             {
                 < 25 => new PutOp(Tree(), Key(), Size(), r.Next(0, 1 << 20)),
@@ -111,8 +113,14 @@ internal sealed class CrashFuzzer(FuzzOptions o)
                 < 57 => new FlushOp(),
                 < 59 => new BeginReaderOp(),
                 < 61 => new EndReaderOp(),
-                < 62 => new DropTreeOp(r.Next(1, 3)),
-                _ => new ReopenOp(),
+                < 62 => new DropTreeOp(r.Next(1, CrashRunner.MultiTree + 1)),
+                < 63 => new ReopenOp(),
+                < 69 => new MultiAddOp(r.Next(CrashRunner.MultiKeySpace), r.Next(CrashRunner.MultiValueSpace), 1),
+                < 70 => new MultiAddOp(r.Next(CrashRunner.MultiKeySpace), r.Next(CrashRunner.MultiValueSpace), r.Next(100, 401)),
+                < 73 => new MultiRemoveOp(r.Next(CrashRunner.MultiKeySpace), r.Next(CrashRunner.MultiValueSpace)),
+                < 74 => new MultiRemoveAllOp(r.Next(CrashRunner.MultiKeySpace)),
+                < 77 => new SavepointOp(),
+                _ => new RollbackOp(r.Next(0, 4)),
             };
         }
         int pageSize = r.Next(3) == 2 ? 8192 : 4096;
