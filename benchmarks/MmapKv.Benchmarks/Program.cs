@@ -7,6 +7,8 @@ using MmapKv.Benchmarks.Workloads;
 using Spectre.Console;
 
 NativeLibraries.Install();
+// The second process of --two-process: the harness's own executable, started by it (Workloads/TwoProcessChild.cs).
+if (args.Length > 0 && args[0] == TwoProcessChild.Flag) return TwoProcessChild.Run(args[1..]);
 
 RunConfig config;
 try
@@ -43,6 +45,8 @@ foreach (string id in config.Engines)
     }
     Console.Error.WriteLine($"Skipping {id}.");
 }
+
+if (config.Mode == RunMode.TwoProcess) return TwoProcess.Run(config, engineIds);
 
 long datasetSize = config.Mode == RunMode.Scaling
     ? ScalingSuite.DatasetSize(config.ScalingSizes)

@@ -3,7 +3,7 @@ using MmapKv.Benchmarks.Workloads;
 
 namespace MmapKv.Benchmarks;
 
-internal enum RunMode { Full, Quick, Smoke, Scaling, FlushCount }
+internal enum RunMode { Full, Quick, Smoke, Scaling, FlushCount, TwoProcess }
 
 /// <summary>The command line, parsed. See <see cref="Usage"/>.</summary>
 internal sealed class RunConfig
@@ -24,6 +24,7 @@ internal sealed class RunConfig
     public string RepositoryRoot { get; private set; } = "";
     public int Commits { get; private set; } = 1_000;
     public int Threads { get; private set; } = 1;
+    public double Seconds { get; private set; } = TwoProcess.DefaultSeconds;
 
     public bool Smoke => Mode == RunMode.Smoke;
 
@@ -54,6 +55,12 @@ internal sealed class RunConfig
             --scaling             random reads and individual writes at 1M, 4M and 16M keys (long)
             --flushcount          only durable one-put commits on fresh databases, no report: what
                                   benchmarks/flush-count.sh runs under strace (--commits C, --threads T)
+            --two-process         one process commits (one durable put per transaction) while a second one,
+                                  started by the harness, reads (one lookup per read transaction), then the
+                                  reverse, the engines taking turns in windows of 1 s; reads/s and commits/s per
+                                  engine (mmapkv, lmdb, lmdb-writemap, lightningdb; default: mmapkv, lmdb,
+                                  lightningdb), N = 1,000,000, 3 repetitions; what benchmarks/two-process.sh runs
+                                  (--seconds S; --out FILE puts the section into FILE)
           options
             --n N                 override the number of loaded keys
             --reps R              repetitions (the report gives the median)
@@ -65,6 +72,7 @@ internal sealed class RunConfig
             --scaling-sizes LIST  comma list of key counts for --scaling
             --commits C           --flushcount: one-put commits per engine (default 1,000; 0 for the baseline)
             --threads T           --flushcount: committing threads (default 1)
+            --seconds S           --two-process: timed seconds per engine and direction (default 10; warm-up S/5, at most 1 s)
             --deferred            deferred commits (MmapKv Deferred, LMDB MDB_NOSYNC, SQLite synchronous=OFF,
                                   RocksDB sync=false) instead of durable ones
             --out PATH            markdown report (the chart goes beside it as NAME-ratios.svg); 'none' for none.
@@ -73,7 +81,8 @@ internal sealed class RunConfig
             --dir PATH            scratch directory for the databases (default: benchmarks/.data)
             --keep-data           leave the databases behind
             --no-warmup           skip the untimed warm-up pass (for profiling)
-        Exit codes: 0 ok, 1 usage, 2 an engine returned a wrong result, 3 a required native library is missing.
+        Exit codes: 0 ok, 1 usage, 2 an engine returned a wrong result, 3 a required native library is missing,
+        4 (--two-process) the second process failed or hung, or an engine failed in a shared run.
         """;
 
     public static RunConfig Parse(string[] args)
@@ -94,6 +103,8 @@ internal sealed class RunConfig
                 case "--smoke": c.Mode = RunMode.Smoke; break;
                 case "--scaling": c.Mode = RunMode.Scaling; break;
                 case "--flushcount": c.Mode = RunMode.FlushCount; break;
+                case "--two-process": c.Mode = RunMode.TwoProcess; break;
+                case "--seconds": c.Seconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--commits": c.Commits = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--threads": c.Threads = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--n": n = ParseCount(Value()); break;
@@ -114,12 +125,21 @@ internal sealed class RunConfig
         if (!enginesGiven && c.Mode is RunMode.Full or RunMode.Scaling) c.Engines = AllEngines.Where(e => e != "litedb").ToArray();
         foreach (string e in c.Engines)
             if (!AllEngines.Contains(e)) throw new ArgumentException($"Unknown engine '{e}'; known: {string.Join(", ", AllEngines)}.");
+        if (c.Mode == RunMode.TwoProcess)
+        {
+            if (!enginesGiven) c.Engines = TwoProcess.DefaultEngines;
+            foreach (string e in c.Engines)
+                if (!TwoProcess.SupportedEngines.Contains(e))
+                    throw new ArgumentException($"--two-process: engine '{e}' cannot be opened by two processes at once here; use {string.Join(", ", TwoProcess.SupportedEngines)}.");
+            if (!c.Durable) throw new ArgumentException("--two-process measures durable commits only; drop --deferred.");
+            if (!(c.Seconds > 0 && c.Seconds <= 3600)) throw new ArgumentException("--seconds must be above 0 and at most 3600.");
+        }
         foreach (string w in c.Selectors)
             if (!Rows.Selectors.Contains(w)) throw new ArgumentException($"Unknown workload '{w}'; known: {string.Join(", ", Rows.Selectors)}.");
 
         c.N = n ?? c.Mode switch { RunMode.Quick => 100_000, RunMode.Smoke => 2_000, _ => 1_000_000 };
         if (c.N < 20) throw new ArgumentException("--n must be at least 20.");
-        c.Repetitions = reps ?? (c.Mode == RunMode.Full ? 3 : 1);
+        c.Repetitions = reps ?? (c.Mode == RunMode.Full ? 3 : c.Mode == RunMode.TwoProcess ? TwoProcess.DefaultRepetitions : 1);
         if (c.Repetitions < 1) throw new ArgumentException("--reps must be at least 1.");
         c.RepositoryRoot = FindRepositoryRoot();
         c.DataDir = Path.GetFullPath(dir ?? Path.Combine(c.RepositoryRoot, "benchmarks", ".data"));

@@ -4,7 +4,8 @@ using BenchmarkDotNet.Running;
 // Runs the hot-path benchmarks. With no arguments, all of them; any BenchmarkDotNet arguments pass through, e.g.
 //   benchmarks/hotpaths.sh --filter '*ReadPaths*' --job short
 string[] arguments = args.Length == 0 ? ["--filter", "*"] : args;
-var config = DefaultConfig.Instance.WithArtifactsPath(ArtifactsPath());
+// The generated project is built under load on a shared two-core machine: allow more than the default two minutes.
+var config = DefaultConfig.Instance.WithArtifactsPath(ArtifactsPath()).WithBuildTimeout(TimeSpan.FromMinutes(10));
 BenchmarkSwitcher.FromAssembly(typeof(MmapKv.HotPaths.ReadPaths).Assembly).Run(arguments, config);
 return;
 

@@ -118,8 +118,28 @@ internal static class MarkdownReport
         AppendHotPaths(sb, config);
         AppendMethod(sb, config);
         AppendSamples(sb, results, engines);
+        AppendKeptSection(sb, path);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, sb.ToString());
+    }
+
+    // Scripts beside the harness own marked regions of the same file (benchmarks/cache.sh, benchmarks/flush-count.sh
+    // --write, benchmarks/two-process.sh --write); a rewrite here keeps each as it is, in this order.
+    private static readonly string[] KeptSections = ["flush-count", "two-process", "cache-benchmarks"];
+
+    private static void AppendKeptSection(StringBuilder sb, string path)
+    {
+        if (!File.Exists(path)) return;
+        string old = File.ReadAllText(path);
+        foreach (string name in KeptSections)
+        {
+            string endMarker = $"<!-- {name}:end -->";
+            int begin = old.IndexOf($"<!-- {name}:begin", StringComparison.Ordinal);
+            int end = begin < 0 ? -1 : old.IndexOf(endMarker, begin, StringComparison.Ordinal);
+            if (end < 0) continue;
+            sb.AppendLine();
+            sb.AppendLine(old[begin..(end + endMarker.Length)]);
+        }
     }
 
     private static void AppendAllocations(StringBuilder sb, Results results, IReadOnlyList<IEngine> engines)
@@ -264,11 +284,12 @@ internal static class MarkdownReport
         sb.AppendLine("benchmarks/run.sh --scaling  # 1M, 4M, 16M keys (writes docs/benchmarks-scaling.md)");
         sb.AppendLine("benchmarks/smoke.sh          # CI: tiny N, exact checks");
         sb.AppendLine("benchmarks/flush-count.sh    # flush system calls per durable commit (strace), 1 and 4 committers");
+        sb.AppendLine("benchmarks/two-process.sh    # one process commits while another reads (its section: --write)");
         sb.AppendLine("```");
         sb.AppendLine();
     }
 
-    private static void AppendSamples(StringBuilder sb, Results results, IReadOnlyList<IEngine> engines)
+    internal static void AppendSamples(StringBuilder sb, Results results, IReadOnlyList<IEngine> engines)
     {
         sb.AppendLine("<details><summary>Every repetition</summary>");
         sb.AppendLine();

@@ -11,8 +11,15 @@ internal static class Units
     {
         MetricKind.Bytes => Bytes(v),
         MetricKind.Fraction => v.ToString("0.00", C),
+        MetricKind.Rate => PerSecond(v),
         _ => Millis(v),
     };
+
+    /// <summary>Operations per second: "1,234/s", "56.7 K/s", "1.23 M/s".</summary>
+    public static string PerSecond(double v) =>
+        v >= 1_000_000 ? (v / 1_000_000).ToString("0.00", C) + " M/s"
+        : v >= 10_000 ? (v / 1_000).ToString("0.0", C) + " K/s"
+        : v.ToString("N0", C) + "/s";
 
     public static string Millis(double ms) =>
         ms >= 10_000 ? (ms / 1000).ToString("0.0", C) + " s"

@@ -90,12 +90,17 @@ internal sealed class Results
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    /// <summary>Peer / MmapKv, so above 1 means MmapKv is faster (or smaller).</summary>
+    /// <summary>
+    /// Peer / MmapKv for times and sizes, MmapKv / peer for rates: either way above 1 means MmapKv is faster (or
+    /// smaller).
+    /// </summary>
     public double? Ratio(Row row, string peer, string baseline = "mmapkv")
     {
         if (row.Kind == MetricKind.Fraction) return null; // already a ratio, against the physical floor
         double? p = Median(row, peer), b = Median(row, baseline);
-        return p is { } pv && b is { } bv && bv > 0 ? pv / bv : null;
+        if (p is not { } pv || b is not { } bv) return null;
+        if (row.Kind == MetricKind.Rate) return pv > 0 ? bv / pv : null;
+        return bv > 0 ? pv / bv : null;
     }
 }
 

@@ -8,6 +8,8 @@ internal enum MetricKind
     Bytes,
     /// <summary>A dimensionless fraction (of a physical floor); higher is better, no peer ratio.</summary>
     Fraction,
+    /// <summary>Operations per second; higher is better, so its ratio is MmapKv / peer (above 1: MmapKv faster).</summary>
+    Rate,
 }
 
 /// <summary>One line of the result table. <see cref="Selector"/> is the name that picks it with <c>--workloads</c>.</summary>

@@ -1,0 +1,11 @@
+namespace MmapKv.CacheBenchmarks;
+
+/// <summary>A clock the sweep workload moves forward by hand, so a million entries expire at once.</summary>
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private long _ticks = start.UtcTicks;
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
