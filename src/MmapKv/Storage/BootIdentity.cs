@@ -7,9 +7,9 @@ namespace MmapKv.Storage;
 /// <remarks>
 /// Linux: <c>/proc/sys/kernel/random/boot_id</c>, a random UUID the kernel draws at each boot. Windows: the boot
 /// counter the kernel increments at each boot (registry value <c>BootId</c> under
-/// <c>HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Memory Management\PrefetchParameters</c>), as
-/// <c>"windows-boot-N"</c>; a machine that lost power before the registry reached the disk may count one boot
-/// twice. macOS and any failure: null. Liveness of processes never depends on this or on pids: opener locks decide
+/// <c>HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Memory Management\PrefetchParameters</c>) and the
+/// kernel's boot time (<c>NtQuerySystemInformation</c>), as <c>"windows-boot-N-T"</c> (either may be <c>none</c>;
+/// see <see cref="WindowsBootIdentity"/>). macOS and any failure: null. Liveness of processes never depends on this or on pids: opener locks decide
 /// it (docs/format.md §12.3).
 /// </remarks>
 internal static class BootIdentity
