@@ -33,6 +33,22 @@ public sealed partial class KvDatabase
     }
 
     /// <summary>
+    /// A shared open over <paramref name="storage"/>, mapped by this process beforehand: joins the lock file beside
+    /// <paramref name="path"/> (or becomes its sole opener) and opens. On failure the lock file is released; the
+    /// storage stays the caller's.
+    /// </summary>
+    internal static KvDatabase OpenShared(string path, IStorage storage, KvOptions options)
+    {
+        var shared = JoinLockFile(path, storage, options);
+        try { return Open(path, storage, options, shared); }
+        catch
+        {
+            shared?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// An exclusive read-write open of a database that processes shared before (its lock file is there; the
     /// exclusive file lock guarantees none of them has it open now). A Deferred commit a process of this boot left
     /// in the page cache is made durable as a shared open would, and the lock file is then removed, since this open

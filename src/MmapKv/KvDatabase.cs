@@ -144,18 +144,16 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
         // Where the lock file's locks are not available (macOS), every open is exclusive (docs/durability.md §14.1).
         if (!options.Exclusive && !LockFile.IsSupported) options = options with { Exclusive = true };
         var storage = MappedStorage.Open(path, options.ReadOnly, options.MaxSize, createNew: false, 0, exclusiveLock: options.Exclusive);
-        SharedState? shared = null;
         try
         {
             if (storage.Length > options.MaxSize)
                 throw new ArgumentException($"The file is {storage.Length} bytes, larger than MaxSize ({options.MaxSize}). Open it with a larger MaxSize.", nameof(options));
-            if (!options.Exclusive) shared = JoinLockFile(path, storage, options);
-            else if (!options.ReadOnly && File.Exists(LockFile.PathFor(path))) return OpenExclusiveAfterSharing(path, storage, options);
-            return Open(path, storage, options, shared);
+            if (!options.Exclusive) return OpenShared(path, storage, options);
+            if (!options.ReadOnly && File.Exists(LockFile.PathFor(path))) return OpenExclusiveAfterSharing(path, storage, options);
+            return Open(path, storage, options, null);
         }
         catch
         {
-            shared?.Dispose();
             storage.Dispose();
             throw;
         }
@@ -182,6 +180,9 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
     private static KvDatabase Open(string path, IStorage storage, KvOptions options, SharedState? shared)
     {
         if (shared is { Rebuilt: false }) return Join(path, storage, options, shared);
+        // The storage measured the file before this process became its sole opener; processes that have gone since
+        // may have grown it, and their commits are in the meta slots. Take the file's length as it is now.
+        if (shared is not null) storage.Cover(storage.Length);
         var chosen = MetaSlots.Select(storage);
         var latest = chosen.Meta;
         if (shared is not null && Adoptable(shared, storage, chosen) is { } inherited)

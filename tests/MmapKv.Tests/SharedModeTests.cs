@@ -218,4 +218,46 @@ public class SharedModeTests(ITestOutputHelper output)
         }
         Assert.True(b.Check().IsValid);
     }
+
+    /// <summary>
+    /// Bug pinned (seen under Wine, where a child process starts slowly): a process measured the file, other processes
+    /// then grew it, committed and exited, and only then did it take the lock file as the sole opener. It chose its
+    /// meta slot against the length it had measured, so the newest commit looked truncated: it opened an older
+    /// commit (or, with the other slot torn, refused the file as corrupt). The sole opener now measures again.
+    /// </summary>
+    [Fact]
+    public void SoleOpener_AfterOthersGrewTheFileAndLeft_OpensTheirNewestCommit()
+    {
+        using var dir = new TempDir();
+        string path = dir.File();
+        KvDatabase.Open(path, NoTimer).Dispose();
+        var storage = MmapKv.Storage.MappedStorage.Open(path, readOnly: false, NoTimer.MaxSize, createNew: false, 0, exclusiveLock: false);
+        long measured = storage.Length;
+        using (var other = KvDatabase.Open(path, NoTimer))
+        {
+            for (int round = 0; round < 2; round++) // both slots newer than the measured length
+            {
+                using var tx = other.BeginWrite();
+                for (int i = 0; i < 4000; i++) tx.Put(Encoding.UTF8.GetBytes($"k{round}/{i:D5}"), new byte[200]);
+                tx.Commit(Durability.Immediate);
+            }
+        }
+        Assert.True(new FileInfo(path).Length > measured, "the other process did not grow the file");
+        KvDatabase db;
+        try { db = KvDatabase.OpenShared(path, storage, NoTimer); }
+        catch
+        {
+            storage.Dispose();
+            throw;
+        }
+        using (db)
+        {
+            using (var r = db.BeginRead())
+            {
+                Assert.True(r.TryGet("k1/03999"u8, out _), "the sole opener opened an older commit");
+                Assert.True(r.TryGet("k0/00000"u8, out _));
+            }
+            Assert.True(db.Check().IsValid);
+        }
+    }
 }

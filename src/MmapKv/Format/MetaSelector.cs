@@ -10,7 +10,7 @@ internal static unsafe class MetaSelector
     /// <summary>Selects from the first <paramref name="length"/> bytes of the file, mapped at <paramref name="file"/>.</summary>
     public static MetaSelection Select(byte* file, long length)
     {
-        var (slot0, slot1, problem0, problem1) = ReadSlots(file, length);
+        var (slot0, slot1, problem0, problem1) = ReadSlots(file, length, length);
         // Newest first; on a tie (which a correct writer produces only as the open's copy, D4), slot 0.
         bool oneFirst = slot1 is { } b && (slot0 is null || b.TxnId > slot0.Value.TxnId);
         int first = oneFirst ? 1 : 0;
@@ -40,19 +40,25 @@ internal static unsafe class MetaSelector
     /// The page size of the file, from whichever slot holds a valid record (§6.2 steps 1 to 4), without verifying any
     /// commit list. A process joining a database that others are writing uses it: the newest state then comes from the
     /// lock file, and a slot may be mid-write or name pages being rewritten (only one slot is written at a time, D3).
+    /// Nor is a record's page count held against <paramref name="length"/>: the length was measured before, and
+    /// another process may have grown the file and committed to both slots since.
     /// </summary>
     public static int PageSize(byte* file, long length)
     {
-        var (slot0, slot1, _, _) = ReadSlots(file, length);
+        var (slot0, slot1, _, _) = ReadSlots(file, length, long.MaxValue);
         return (slot0 ?? slot1)!.Value.PageSize;
     }
 
-    /// <summary>Reads and validates both slots (§6.2 steps 1 to 4); throws when the file is not a database of this format.</summary>
-    private static (MetaRecord? Slot0, MetaRecord? Slot1, string? Problem0, string? Problem1) ReadSlots(byte* file, long length)
+    /// <summary>
+    /// Reads and validates both slots (§6.2 steps 1 to 4) of the <paramref name="length"/> bytes mapped, holding their
+    /// records against a file of <paramref name="validateAgainst"/> bytes; throws when the file is not a database of
+    /// this format.
+    /// </summary>
+    private static (MetaRecord? Slot0, MetaRecord? Slot1, string? Problem0, string? Problem1) ReadSlots(byte* file, long length, long validateAgainst)
     {
         if (length < MetaPage.Size)
             Corrupt.Throw($"The file is {length} bytes, too small to be an MmapKv database.");
-        var slot0 = MetaPage.TryRead(file, length, out string? problem0, out bool version0);
+        var slot0 = MetaPage.TryRead(file, validateAgainst, out string? problem0, out bool version0);
         // Slot 1 sits one page in. Its page size comes from slot 0; if slot 0 is damaged, try every legal size and
         // accept only a slot that names that same size.
         MetaRecord? slot1 = null;
@@ -62,7 +68,7 @@ internal static unsafe class MetaSelector
         {
             if (slot0 is { } s0 && s0.PageSize != ps) continue;
             if (length < (long)ps + MetaPage.Size) break;
-            var candidate = MetaPage.TryRead(file + ps, length, out string? p, out bool v);
+            var candidate = MetaPage.TryRead(file + ps, validateAgainst, out string? p, out bool v);
             if (candidate is { } c && c.PageSize == ps) { slot1 = c; problem1 = null; break; }
             version1 |= v;
             if (slot0 is not null || problem1 == "not found") problem1 = p;
