@@ -38,20 +38,15 @@ public static class KillHarness
     }
 
     /// <summary>
-    /// Runs <c>dotnet <paramref name="args"/></c>, waits for its first "ACK ..." line on stdout (at most 60 s), lets it
+    /// Runs the child <c><paramref name="args"/>[0]</c> (a dll, started by <see cref="ChildLauncher"/>) with the rest of
+    /// <paramref name="args"/>, waits for its first "ACK ..." line on stdout (at most 60 s), lets it
     /// run <paramref name="after"/> more, and kills it with SIGKILL. Every acknowledgement's text after "ACK " goes to
     /// <paramref name="onAck"/> (on a reader thread). Throws <see cref="InvariantViolation"/> if the child never
     /// acknowledged or exited by itself before the kill.
     /// </summary>
     public static void KillAfterFirstAck(string[] args, TimeSpan after, Action<string>? onAck = null)
     {
-        var psi = new ProcessStartInfo("dotnet", args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var child = Process.Start(psi)!;
+        using var child = Process.Start(ChildLauncher.For(args[0], args[1..]))!;
         var firstAck = new ManualResetEventSlim();
         var errors = new StringBuilder();
         child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };

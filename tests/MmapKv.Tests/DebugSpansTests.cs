@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using MmapKv.Simulation;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -327,12 +328,7 @@ public class DebugSpansTests(ITestOutputHelper output)
     private static (int Code, string Stdout, string Stderr) RunChild(string debugSpans, string misuse)
     {
         using var dir = new TempDir();
-        var psi = new ProcessStartInfo("dotnet", [ProcessKillTests.ChildDll, "--debug-spans", dir.File(), debugSpans, misuse])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = ChildLauncher.For(ProcessKillTests.ChildDll, "--debug-spans", dir.File(), debugSpans, misuse);
         // No core dump for the expected crash, and no crash report.
         psi.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         using var child = Process.Start(psi)!;

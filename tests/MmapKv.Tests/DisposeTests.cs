@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MmapKv.Simulation;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -20,12 +21,7 @@ public class DisposeTests(ITestOutputHelper output)
         {
             using var dir = new TempDir();
             string db = dir.File();
-            var psi = new ProcessStartInfo("dotnet", new[] { ProcessKillTests.ChildDll, "--deferred-exit", db, commits.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
+            var psi = ChildLauncher.For(ProcessKillTests.ChildDll, "--deferred-exit", db, commits.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using (var child = Process.Start(psi)!)
             {
                 string stdout = child.StandardOutput.ReadToEnd();

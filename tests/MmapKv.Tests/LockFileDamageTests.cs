@@ -84,7 +84,11 @@ public class LockFileDamageTests(ITestOutputHelper output)
     /// <summary>The header a freshly built lock file has (docs/format.md §12.1).</summary>
     private static void AssertBuilt(string lockPath)
     {
-        byte[] header = File.ReadAllBytes(lockPath);
+        // Read beside the open database's own handle: on Windows File.ReadAllBytes (FileShare.Read) is refused while
+        // another handle may write.
+        using var f = new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        byte[] header = new byte[f.Length];
+        f.ReadExactly(header);
         Assert.True(header.Length >= 4096 + 64, $"the lock file is {header.Length} bytes");
         Assert.Equal("MmapKvLk", Encoding.ASCII.GetString(header, 0, 8));
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8)));

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using MmapKv.Simulation;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -28,19 +29,11 @@ public class MultiProcessTests(ITestOutputHelper output)
         private readonly SemaphoreSlim _lineArrived = new(0);
 
         /// <summary>
-        /// Starts MmapKv.CrashChild with <paramref name="args"/>: on Unix through the dotnet host; on Windows as its
-        /// own exe beside the tests (.ci/wine publishes it self-contained for win-x64 next to the published tests).
+        /// Starts MmapKv.CrashChild with <paramref name="args"/> (<see cref="ChildLauncher"/>).
         /// </summary>
         public Child(params string[] args)
         {
-            var psi = OperatingSystem.IsWindows()
-                ? new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "MmapKv.CrashChild.exe"))
-                : new ProcessStartInfo("dotnet") { ArgumentList = { ProcessKillTests.ChildDll } };
-            psi.RedirectStandardOutput = true;
-            psi.RedirectStandardError = true;
-            psi.UseShellExecute = false;
-            foreach (string a in args) psi.ArgumentList.Add(a);
-            _process = Process.Start(psi)!;
+            _process = Process.Start(ChildLauncher.For(ProcessKillTests.ChildDll, args))!;
             _process.OutputDataReceived += (_, e) =>
             {
                 if (e.Data is null) return;
@@ -123,7 +116,8 @@ public class MultiProcessTests(ITestOutputHelper output)
         {
             foreach (var c in children)
             {
-                Assert.Equal(0, c.WaitForExit());
+                int code = c.WaitForExit();
+                Assert.True(code == 0, $"writer exited {code}: {c.Output}");
                 c.WaitFor("DONE");
             }
             foreach (var r in readers)
