@@ -92,7 +92,7 @@ public sealed partial class KvDatabase
     {
         var table = new ReaderTable(shared.Slots, shared.HighWater, shared.SlotCount, options.LeakedReaderGracePeriod,
             options.TrackTransactions, shared.ClaimOpener(), shared);
-        table.ReclaimDead(); // at open (L7)
+        table.ReclaimDead(atOpen: true); // at open, including a gone opener's slots under the index this one reuses (L7)
         return table;
     }
 

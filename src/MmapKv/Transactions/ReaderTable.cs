@@ -200,7 +200,10 @@ internal sealed unsafe class ReaderTable : IDisposable
     /// owner word is read before and after the opener field it vouches for; a slot whose claim is still being
     /// written (no opener yet) is left alone. A private table has no other opener, and frees nothing.
     /// </summary>
-    public int ReclaimDead()
+    /// <param name="atOpen">Called once at open, before this opener claims any slot: slots that name this opener's own
+    /// index are then a gone opener's too (the index is free for reuse once its holder has gone, and this opener holds
+    /// its lock now), so they are freed as well. Later, such slots are this opener's own.</param>
+    public int ReclaimDead(bool atOpen = false)
     {
         if (_openers is null) return 0;
         int freed = 0, hw = HighWaterSlots;
@@ -212,9 +215,10 @@ internal sealed unsafe class ReaderTable : IDisposable
                 long owner = Volatile.Read(ref Word(s, OwnerField));
                 if (owner == 0 || owner == Reclaiming) continue;
                 long opener = Volatile.Read(ref Word(s, OpenerField));
-                if (opener == 0 || opener == _opener || Volatile.Read(ref Word(s, OwnerField)) != owner) continue;
+                if (opener == 0 || (opener == _opener && !atOpen) || Volatile.Read(ref Word(s, OwnerField)) != owner) continue;
                 int index = (int)(opener - 1);
-                if (held is null || !held.Contains(index))
+                // A slot under this opener's own index gets here only at open; that lock is held already, by this opener.
+                if (opener != _opener && (held is null || !held.Contains(index)))
                 {
                     if (!_openers.TryHoldGone(index)) continue; // alive: it holds its lock
                     (held ??= new List<int>()).Add(index);
