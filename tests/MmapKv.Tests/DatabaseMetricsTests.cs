@@ -8,8 +8,10 @@ namespace MmapKv.Tests;
 /// <summary>
 /// The core meter "MmapKv" (docs/metrics.md): what a collector sees for commits, flushes, readers, file size and
 /// free pages, told apart per database by the <c>db.namespace</c> tag. Other tests open databases in parallel, so
-/// every assertion filters on this test's paths.
+/// every assertion filters on this test's paths; and its collectors must not run beside the allocation tests
+/// (<see cref="MeterListenerCollection"/>).
 /// </summary>
+[Collection(nameof(MeterListenerCollection))]
 public class DatabaseMetricsTests
 {
     private static MetricCollector<T> Collect<T>(string instrument) where T : struct =>
