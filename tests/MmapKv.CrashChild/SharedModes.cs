@@ -89,8 +89,13 @@ internal static class SharedModes
     /// </summary>
     private static void AckedWriter(string path, int id, int writers)
     {
-        using var db = KvDatabase.Open(path, Options());
         var stdout = Console.Out;
+        // Progress lines (the test ignores them; a writer that never acknowledges shows how far it got).
+        stdout.WriteLine("STARTED");
+        stdout.Flush();
+        using var db = KvDatabase.Open(path, Options());
+        stdout.WriteLine("OPENED");
+        stdout.Flush();
         var reader = new Thread(() =>
         {
             var rng = new Random(Environment.ProcessId * 31 + 1);

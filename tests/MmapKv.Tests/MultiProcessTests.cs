@@ -20,13 +20,19 @@ public class MultiProcessTests(ITestOutputHelper output)
         MaxSize = long.TryParse(Environment.GetEnvironmentVariable("MMAPKV_TEST_MAX_SIZE"), out long max) ? max : 256L << 30,
     };
 
-    /// <summary>A child process with its stdout lines collected.</summary>
+    /// <summary>
+    /// A child process with its stdout lines collected. Each stream is read by a thread of its own, with blocking
+    /// reads: the asynchronous line reader occupies a thread-pool thread per stream in a blocking read on Windows,
+    /// and under Wine on a loaded machine the pool did not grow for a minute, so no line of four children arrived
+    /// and their writes to the full pipes blocked them.
+    /// </summary>
     internal sealed class Child : IDisposable
     {
         private readonly Process _process;
         private readonly List<string> _lines = new();
         private readonly StringBuilder _errors = new();
         private readonly SemaphoreSlim _lineArrived = new(0);
+        private readonly Thread _stdout, _stderr;
 
         /// <summary>
         /// Starts MmapKv.CrashChild with <paramref name="args"/> (<see cref="ChildLauncher"/>).
@@ -34,15 +40,36 @@ public class MultiProcessTests(ITestOutputHelper output)
         public Child(params string[] args)
         {
             _process = Process.Start(ChildLauncher.For(ProcessKillTests.ChildDll, args))!;
-            _process.OutputDataReceived += (_, e) =>
+            _stdout = ReadLines(_process.StandardOutput, line =>
             {
-                if (e.Data is null) return;
-                lock (_lines) _lines.Add(e.Data);
+                lock (_lines) _lines.Add(line);
                 _lineArrived.Release();
-            };
-            _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_errors) _errors.AppendLine(e.Data); };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
+            });
+            _stderr = ReadLines(_process.StandardError, line => { lock (_errors) _errors.AppendLine(line); });
+        }
+
+        private static Thread ReadLines(StreamReader from, Action<string> onLine)
+        {
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    while (from.ReadLine() is { } line) onLine(line);
+                }
+                catch (IOException) { } // the pipe broke: the child is gone
+                catch (ObjectDisposedException) { } // disposed while reading
+            }) { IsBackground = true, Name = "child output" };
+            thread.Start();
+            return thread;
+        }
+
+        /// <summary>Once the child has exited: waits until its output has been read to the end.</summary>
+        private void DrainOutput()
+        {
+            _process.WaitForExit();
+            // A grandchild could hold the pipes open; the children start none, so the ends arrive with the exit.
+            _stdout.Join(TimeSpan.FromSeconds(30));
+            _stderr.Join(TimeSpan.FromSeconds(30));
         }
 
         public int Pid => _process.Id;
@@ -63,7 +90,7 @@ public class MultiProcessTests(ITestOutputHelper output)
                         if (l.StartsWith(prefix, StringComparison.Ordinal)) return l;
                 if (_process.HasExited && _lineArrived.CurrentCount == 0)
                 {
-                    _process.WaitForExit();
+                    DrainOutput();
                     lock (_lines) foreach (string l in _lines) if (l.StartsWith(prefix, StringComparison.Ordinal)) return l;
                     throw new Xunit.Sdk.XunitException($"child exited ({_process.ExitCode}) before '{prefix}': {string.Join(" | ", _lines)} {_errors}");
                 }
@@ -75,7 +102,7 @@ public class MultiProcessTests(ITestOutputHelper output)
         public int WaitForExit()
         {
             if (!_process.WaitForExit(TimeSpan.FromMinutes(5))) throw new Xunit.Sdk.XunitException("child did not exit within 5 minutes");
-            _process.WaitForExit();
+            DrainOutput();
             return _process.ExitCode;
         }
 
@@ -84,7 +111,7 @@ public class MultiProcessTests(ITestOutputHelper output)
             // SIGKILL on Unix, TerminateProcess on Windows. The child starts no processes of its own, and walking the
             // tree fails under Wine (a system process there has no valid start time).
             _process.Kill();
-            _process.WaitForExit();
+            DrainOutput();
         }
 
         public string Output { get { lock (_lines) return string.Join("\n", _lines) + _errors; } }
