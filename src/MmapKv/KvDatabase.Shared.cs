@@ -83,7 +83,7 @@ public sealed partial class KvDatabase
     private static KvDatabase Join(string path, IStorage storage, KvOptions options, SharedState shared)
     {
         var meta = shared.ReadLatest();
-        storage.Cover(meta.PageCount * meta.PageSize);
+        storage.CoverAtOpen(meta.PageCount * meta.PageSize, isDatabase: true); // a sole opener validated it and built the lock file
         var (durableTxn, durableSlot) = shared.Durable;
         return new KvDatabase(path, storage, options, meta, Math.Min(durableTxn, meta.TxnId), durableSlot, shared, joined: true);
     }

@@ -182,7 +182,7 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
         if (shared is { Rebuilt: false }) return Join(path, storage, options, shared);
         // The storage measured the file before this process became its sole opener; processes that have gone since
         // may have grown it, and their commits are in the meta slots. Take the file's length as it is now.
-        if (shared is not null) storage.Cover(storage.Length);
+        if (shared is not null) storage.CoverAtOpen(storage.Length, isDatabase: false); // not validated yet
         var chosen = MetaSlots.Select(storage);
         var latest = chosen.Meta;
         if (shared is not null && Adoptable(shared, storage, chosen) is { } inherited)

@@ -127,6 +127,46 @@ public class MultiProcessTests(ITestOutputHelper output)
         tx.TryGet(key, out var v) ? BinaryPrimitives.ReadInt64LittleEndian(v) : 0;
 
     /// <summary>
+    /// Four processes open one database that does not exist yet, at the same moment: one creates it and the others
+    /// open what it published, mapped before its creator's first store (under Wine, three of four failed there,
+    /// the Windows backend being unable to map past a view that ends off the allocation granularity). Each commits,
+    /// and the counters add up.
+    /// </summary>
+    [Fact]
+    public void FourProcessesOpeningANewDatabaseAtOnce_AllOpenAndCommit()
+    {
+        const int writers = 4;
+        using var dir = new TempDir();
+        string path = dir.File();
+        var children = Enumerable.Range(0, writers)
+            .Select(w => new Child("--acked-writer", path, w.ToString(System.Globalization.CultureInfo.InvariantCulture), writers.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .ToArray();
+        try
+        {
+            foreach (var c in children) c.WaitFor("ACK");
+            foreach (var c in children) c.Kill();
+            foreach (var c in children) Assert.DoesNotContain(c.Lines, l => l.StartsWith("BAD", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var c in children) c.Dispose();
+        }
+        using var db = KvDatabase.Open(path, NoTimer);
+        Assert.True(db.Check().IsValid);
+        using var tx = db.BeginRead();
+        long n = ReadLong(tx, "n"u8), buckets = 0, counters = 0;
+        for (int b = 0; b < 10; b++) buckets += ReadLong(tx, Encoding.UTF8.GetBytes($"bucket/{b}"));
+        for (int w = 0; w < writers; w++)
+        {
+            long counter = ReadLong(tx, Encoding.UTF8.GetBytes($"writer/{w}"));
+            Assert.True(counter > 0, $"writer {w} has no commit in the file");
+            counters += counter;
+        }
+        Assert.Equal(n, buckets);
+        Assert.Equal(n, counters);
+    }
+
+    /// <summary>
     /// Four writer processes increment shared counters; two reader processes check on every snapshot they take that
     /// the buckets sum to the counter. At the end the counter is exact, and the file passes Check().
     /// </summary>

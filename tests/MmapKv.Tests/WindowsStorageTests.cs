@@ -220,4 +220,50 @@ public sealed unsafe class WindowsStorageTests(ITestOutputHelper output)
             Assert.True(r.TryGet("k4999"u8, out _));
         }
     }
+
+    /// <summary>
+    /// A process that mapped a new database before its creator's first store (an 8 KiB file, off the granularity)
+    /// and another that grew it since: at open, a joiner replaces its last view by a longer one (under Wine, three
+    /// of four processes opening one new file failed here with "the previous view ended off the allocation
+    /// granularity"). After open that replacement could pull pages from under a reader, so a storage still mapped
+    /// off the granularity refuses a later cover with a clear error instead.
+    /// </summary>
+    [Fact]
+    public void OpenedOffTheGranularity_ThenGrownByAnother_IsCoveredAtOpen_AndRefusedAfterOpen()
+    {
+        if (NotWindows()) return;
+        using var dir = new TempDir();
+        string path = dir.File();
+        using (var creator = MappedStorage.Open(path, readOnly: false, 8192, createNew: true, 0))
+        {
+            creator.Grow(8192);
+            creator.Base[100] = 0x11;
+            creator.Flush(0, 8192);
+        }
+        Assert.Equal(8192, new FileInfo(path).Length);
+        using var writer = MappedStorage.Open(path, readOnly: false, 64L << 20, createNew: false, 0, exclusiveLock: false);
+        using var reader = MappedStorage.Open(path, readOnly: true, 64L << 20, createNew: false, 0, exclusiveLock: false);
+        using var late = MappedStorage.Open(path, readOnly: true, 64L << 20, createNew: false, 0, exclusiveLock: false);
+        using (var grower = MappedStorage.Open(path, readOnly: false, 64L << 20, createNew: false, 0, exclusiveLock: false))
+        {
+            grower.Grow(1 << 20);
+            grower.Base[(1 << 20) - 1] = 0x22;
+            grower.Flush(0, grower.Length);
+        }
+        writer.CoverAtOpen(1 << 20, isDatabase: true);
+        reader.CoverAtOpen(1 << 20, isDatabase: false);
+        foreach (var s in new[] { writer, reader })
+        {
+            Assert.True(s.Length >= 1 << 20);
+            Assert.Equal(0x11, s.Base[100]);
+            Assert.Equal(0x22, s.Base[(1 << 20) - 1]);
+        }
+        writer.Grow(2 << 20); // growth goes on after the replaced view
+        writer.Base[(2 << 20) - 1] = 0x33;
+        Assert.Equal(0x22, writer.Base[(1 << 20) - 1]);
+        var e = Assert.Throws<MmapKvException>(() => late.Cover(1 << 20));
+        Assert.Contains("open it again", e.Message);
+        Assert.Equal(8192, late.Length); // unchanged, and still readable
+        Assert.Equal(0x11, late.Base[100]);
+    }
 }

@@ -95,4 +95,15 @@ internal unsafe interface IStorage : IDisposable
     {
         if (length > Length) Corrupt.Throw($"the database needs {length} bytes but the file holds {Length}");
     }
+
+    /// <summary>
+    /// <see cref="Cover"/> while the database is being opened, before any transaction exists: nothing holds a span
+    /// into the map, so the storage may replace a mapping it made (the Windows backend extends a view that ends off
+    /// the allocation granularity, which it cannot do later). <paramref name="isDatabase"/>: the file is known to be a
+    /// database (another process validated it and built the lock file), so a read-write storage may also make the
+    /// change to the file it would otherwise make at its first store.
+    /// </summary>
+    /// <exception cref="MmapKvException">The file grew past this process's <see cref="Capacity"/> (its MaxSize).</exception>
+    /// <exception cref="CorruptDatabaseException">The file is shorter than <paramref name="length"/>.</exception>
+    void CoverAtOpen(long length, bool isDatabase) => Cover(length);
 }

@@ -250,10 +250,15 @@ internal sealed unsafe class WindowsMappedFile : IStorage
 
     private readonly object _coverGate = new();
 
-    public void Cover(long length)
+    public void Cover(long length) => Cover(length, opening: false, isDatabase: false);
+
+    public void CoverAtOpen(long length, bool isDatabase) => Cover(length, opening: true, isDatabase);
+
+    private void Cover(long length, bool opening, bool isDatabase)
     {
         lock (_coverGate)
         {
+            if (opening && isDatabase && _alignPending) AlignBeforeFirstWrite(); // its first store would, with spans out
             if (!GetFileSizeEx(_file, out long actual)) throw Failure("GetFileSizeEx");
             // Also when the length asked for fits: a writer must never work from a length shorter than the file's.
             if (actual > _capacity) throw MappedStorage.OutgrewMaxSize(_path, actual, _capacity);
@@ -261,9 +266,34 @@ internal sealed unsafe class WindowsMappedFile : IStorage
             // Views end on the granularity, except at the capacity: map what the other process allocated.
             long target = Math.Min(actual, _capacity);
             if (target < _capacity) target = Math.Max(length, target / WindowsAddressRange.Granularity * WindowsAddressRange.Granularity);
-            MapTo(target);
+            if (target > _range.Mapped && _range.Mapped % WindowsAddressRange.Granularity != 0) ExtendLastView(target, opening);
+            else MapTo(target);
             Volatile.Write(ref _length, target);
         }
+    }
+
+    /// <summary>
+    /// The file was opened at a length off the granularity (one created or cut elsewhere, or a new file before its
+    /// creator's first store), so the next view cannot start where the last ends: the last view is replaced by a
+    /// longer one, at the same address. Only at open, when no span into it exists.
+    /// </summary>
+    private void ExtendLastView(long target, bool opening)
+    {
+        if (!opening)
+            throw new MmapKvException(
+                $"{_path} was {_range.Mapped} bytes long when this process opened it, off the {WindowsAddressRange.Granularity}-byte " +
+                "allocation granularity, and another process has grown it since: the new part can only be mapped by replacing " +
+                "a view that this process's transactions may be reading. Close the database and open it again.");
+        nint section = CreateSection(target);
+        try
+        {
+            _range.ExtendLast(section, target, _path);
+        }
+        finally
+        {
+            CloseHandle(section);
+        }
+        if (target % WindowsAddressRange.Granularity == 0) _alignPending = false; // what the first store would do
     }
 
     public void Grow(long newLength)
