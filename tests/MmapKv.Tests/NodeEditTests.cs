@@ -259,6 +259,35 @@ public unsafe class NodeEditTests
         Assert.Equal(3 * NodeLayout.SlotSize + (0 + 1 + 1) + 3 * NodeLayout.BranchTailSize, NodeWriter.UsedBytes(nb.Page, leaf: false));
     }
 
+    /// <summary>
+    /// TryChildAt, the child id a scan's prefetch hint reads: the same id as ChildAt where that succeeds, and false
+    /// (never an exception) for an index outside the node or a slot that points outside the page.
+    /// </summary>
+    [Fact]
+    public void TryChildAt_AgreesWithChildAt_AndRefusesWithoutThrowing()
+    {
+        using var nb = new NodeBuffer();
+        NodeWriter.Init(nb.Page, PageKind.Branch, NodePageId, 1, NodePageSize);
+        for (int i = 0; i < 3; i++)
+        {
+            var raw = new byte[1 + NodeLayout.BranchTailSize];
+            raw[0] = (byte)('a' + i);
+            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(1), 100 + i);
+            Assert.True(NodeWriter.TryInsert(nb.Page, NodePageSize, false, i, raw, 1, nb.Scratch));
+        }
+        var node = nb.Context.Node(NodePageId, PageKind.Branch);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(node.TryChildAt(i, out long child));
+            Assert.Equal(node.ChildAt(i), child);
+        }
+        Assert.False(node.TryChildAt(-1, out _));
+        Assert.False(node.TryChildAt(3, out _));
+        SlotArray.SetEntryOffset(SlotArray.At(nb.Page, 1), NodePageSize - 2); // its child id would end past the page
+        Assert.False(node.TryChildAt(1, out _));
+        Assert.Throws<CorruptDatabaseException>(() => node.ChildAt(1));
+    }
+
     [Fact]
     public void PageContext_Node_RejectsWrongKindOutOfRangeIdsAndBadHeaders()
     {

@@ -30,6 +30,7 @@ internal struct TreePath
     private int _depth;
     private Node _leaf; // the validated view of _ids[_depth - 1], while IsValid
     private KeyComparer? _order; // the tree's order (null: bytewise), taken at each positioning
+    private int _leafChanges; // steps into another leaf since the last positioning: a long walk prefetches
 
     /// <summary>The key order of the tree the path was last positioned in (null: bytewise).</summary>
     public readonly KeyComparer? Order => _order;
@@ -70,6 +71,17 @@ internal struct TreePath
         IsValid = true;
     }
 
+    /// <summary>
+    /// Starts loading the leaf a walk in direction <paramref name="dir"/> reaches after the current one, when it is
+    /// a sibling under the same parent (the parent was just validated by the descent; its child id is only a hint).
+    /// </summary>
+    private readonly void PrefetchNextLeaf(PageContext ctx, int dir)
+    {
+        if (_depth < 2) return;
+        int parent = _depth - 2;
+        if (ctx.Node(_ids[parent], PageKind.Branch).TryChildAt(_idx[parent] + dir, out long next)) ctx.Prefetch(next);
+    }
+
     public bool First(PageContext ctx, in TreeDescriptor tree) => Edge(ctx, tree, last: false);
 
     public bool Last(PageContext ctx, in TreeDescriptor tree) => Edge(ctx, tree, last: true);
@@ -77,6 +89,7 @@ internal struct TreePath
     private bool Edge(PageContext ctx, in TreeDescriptor tree, bool last)
     {
         IsValid = false;
+        _leafChanges = 0;
         _order = tree.Order;
         if (tree.IsEmpty) return false;
         _depth = tree.Depth;
@@ -88,6 +101,7 @@ internal struct TreePath
     public bool Seek(PageContext ctx, in TreeDescriptor tree, ReadOnlySpan<byte> key, out bool exact)
     {
         IsValid = false;
+        _leafChanges = 0;
         exact = false;
         _order = tree.Order;
         if (tree.IsEmpty) return false;
@@ -125,6 +139,9 @@ internal struct TreePath
             if (j < 0 || j >= b.Count) continue;
             _idx[level] = j;
             DescendEdge(ctx, level + 1, b.ChildAt(j), last: dir < 0);
+            // From the second leaf on, the walk is a scan: load the leaf after this one meanwhile. A short walk (a
+            // range of a few entries, crossing one boundary) would mostly fetch a page it never reads.
+            if (++_leafChanges >= 2) PrefetchNextLeaf(ctx, dir);
             // T2 across leaves. Checking it at each leaf change also stops a walk over a damaged tree that shares
             // subtrees (which would revisit keys, possibly exponentially often) at the first repeat.
             var reached = Leaf(out int k).KeyAt(k);

@@ -59,6 +59,18 @@ internal readonly unsafe struct Node
 
     public long ChildAt(int i) => Unsafe.ReadUnaligned<long>(Tail(i, NodeLayout.BranchTailSize));
 
+    /// <summary>As <see cref="ChildAt"/>, but false instead of throwing for an index or slot that is not valid: for hints.</summary>
+    public bool TryChildAt(int i, out long child)
+    {
+        child = 0;
+        if ((uint)i >= (uint)Count) return false;
+        byte* s = Slot(i);
+        int off = SlotArray.EntryOffset(s), len = SlotArray.KeyLength(s);
+        if (off < _upper || off + len + NodeLayout.BranchTailSize > _pageSize) return false;
+        child = Unsafe.ReadUnaligned<long>(P + off + len);
+        return true;
+    }
+
     /// <summary>The value of leaf entry <paramref name="i"/>: inline bytes, or the overflow run's bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> ValueAt(int i, PageContext ctx)

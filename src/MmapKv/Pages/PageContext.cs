@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using MmapKv.Format;
 
 namespace MmapKv.Pages;
@@ -29,6 +30,18 @@ internal readonly unsafe struct PageContext
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Page(long id) => Base + (id << PageShift);
+
+    /// <summary>
+    /// Asks the CPU to start loading page <paramref name="id"/> into the cache, a hint only: nothing is read and
+    /// nothing can fault (a prefetch never does), and an id outside the snapshot is ignored. A scan calls it for the
+    /// next leaf while it reads the current one, so the next page's memory latency overlaps with that work.
+    /// </summary>
+    public void Prefetch(long id)
+    {
+        if (!Sse.IsSupported || (ulong)(id - MetaPage.Count) >= (ulong)(PageCount - MetaPage.Count)) return;
+        byte* p = Base + (id << PageShift);
+        for (int off = 0; off < PageSize; off += 64) Sse.Prefetch0(p + off);
+    }
 
     /// <summary>
     /// A B+tree node page, checked to be inside the snapshot, of the expected kind, with a plausible slot array
