@@ -63,6 +63,18 @@ public class SharingPaths
         tx.Commit();
     }
 
+    /// <summary>
+    /// A one-put Deferred commit, then a read transaction on it: in shared mode the first reader of a new snapshot
+    /// takes its snapshot lock and drops the previous one (docs/durability.md §14.6), two system calls.
+    /// </summary>
+    [Benchmark]
+    public long CommitDeferredThenRead()
+    {
+        CommitDeferred();
+        using var tx = _f.Db.BeginRead();
+        return tx.TxnId;
+    }
+
     /// <summary>A one-put Immediate commit: the flush under the cross-process flush lock.</summary>
     [Benchmark]
     public void CommitImmediate()

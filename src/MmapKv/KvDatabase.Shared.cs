@@ -1,4 +1,5 @@
 using MmapKv.Checking;
+using MmapKv.Pages;
 using MmapKv.Format;
 using MmapKv.FreeSpace;
 using MmapKv.Storage;
@@ -88,10 +89,13 @@ public sealed partial class KvDatabase
         return new KvDatabase(path, storage, options, meta, Math.Min(durableTxn, meta.TxnId), durableSlot, shared, joined: true);
     }
 
-    private static unsafe ReaderTable SharedReaders(SharedState shared, KvOptions options)
+    private static unsafe ReaderTable SharedReaders(SharedState shared, KvOptions options, Func<Snapshot> current)
     {
         var table = new ReaderTable(shared.Slots, shared.HighWater, shared.SlotCount, options.LeakedReaderGracePeriod,
-            options.TrackTransactions, shared.ClaimOpener(), shared);
+            options.TrackTransactions, shared.ClaimOpener(), shared)
+        {
+            Locks = new SnapshotLocks(shared, shared.SlotCount, current),
+        };
         table.ReclaimDead(atOpen: true); // at open, including a gone opener's slots under the index this one reuses (L7)
         return table;
     }
@@ -106,7 +110,74 @@ public sealed partial class KvDatabase
     private long OldestReaderForSpace()
     {
         ReclaimDeadReaders();
-        return _readers.OldestSnapshot();
+        return OldestReader();
+    }
+
+    /// <summary>Snapshot locks found by <see cref="OldestReader"/>, kept so that a write transaction allocates nothing.</summary>
+    private readonly List<long> _lockedMaps = [];
+
+    /// <summary>
+    /// Reuse rule R1's bound: no reader of this or any other opener uses a snapshot older than this. A private table
+    /// says so itself; a shared one's slots can be written by any opener, so the bound comes from this opener's own
+    /// pins and the snapshot locks of the others (invariant L8).
+    /// </summary>
+    private long OldestReader()
+    {
+        if (_readers.Locks is not { } locks) return _readers.OldestSnapshot();
+        long oldest = locks.OwnOldest();
+        var ctx = ContextAt(_publisher.LatestMetaForWriter.PageCount);
+        var maps = _lockedMaps; // the writer's alone: this runs under the writer lock
+        maps.Clear();
+        if (!locks.FindOthers(ctx.PageCount, maps)) return 0; // more locks than readers take: assume every state is read
+        foreach (long map in maps)
+            if (MapWrittenBy(ctx, map) is long txn) oldest = Math.Min(oldest, txn);
+        return oldest;
+    }
+
+    /// <summary>
+    /// The txn that wrote the free-map directory at <paramref name="map"/> (at most the txn of any snapshot whose map it
+    /// is), or null when no directory is there: another program's lock, which names no snapshot.
+    /// </summary>
+    private static unsafe long? MapWrittenBy(PageContext ctx, long map)
+    {
+        if (map < MetaPage.Count || map >= ctx.PageCount) return null;
+        byte* p = ctx.Page(map);
+        return PageHeader.Kind(p) == PageKind.FreeMapDirectory && PageHeader.PageId(p) == map ? PageHeader.TxnId(p) : null;
+    }
+
+    /// <summary>
+    /// Takeover step 2 (docs/durability.md §14.3): keeps out of the pool every page that a snapshot older than
+    /// <paramref name="meta"/> may reach, for each snapshot a reader of this opener pins or another opener holds a
+    /// snapshot lock on. The snapshot's map is intact, since its reader protects it. A locked page that holds no
+    /// valid directory names no snapshot (no reader's map is ever damaged); too many locks keep everything.
+    /// </summary>
+    private void KeepWhatReadersReach(PageAllocator allocator, in MetaRecord meta)
+    {
+        var locks = _readers.Locks!;
+        var maps = new List<long>();
+        foreach (var (txn, map) in locks.OwnSnapshots())
+            if (txn < meta.TxnId && map != 0) maps.Add(map);
+        if (!locks.FindOthers(meta.PageCount, maps))
+        {
+            allocator.KeepFromPool(static _ => true, meta.TxnId);
+            return;
+        }
+        var ctx = ContextAt(meta.PageCount);
+        long bitsPer = FreeMap.BitsPerPage(PageSize);
+        foreach (long map in maps.Distinct())
+        {
+            if (map == meta.FreeMapPage || MapWrittenBy(ctx, map) is not long written || written >= meta.TxnId) continue;
+            long[] bitmaps;
+            var freeThen = new FreePageSet();
+            try
+            {
+                bitmaps = FreeMap.ReadSnapshotDirectory(ctx, map);
+                FreeMap.ReadFree(ctx, bitmaps, freeThen.AddRun);
+            }
+            catch (CorruptDatabaseException) { continue; }
+            long covered = bitmaps.Length * bitsPer; // at least the snapshot's page count (pages past it were never in it)
+            allocator.KeepFromPool(id => id < covered && !freeThen.Contains(id), meta.TxnId);
+        }
     }
 
     /// <summary>
@@ -131,15 +202,7 @@ public sealed partial class KvDatabase
         var allocator = _allocator!;
         allocator.Reset(ContextAt(meta.PageCount), meta.FreeMapPage, meta.FreeMapPages);
         ReclaimDeadReaders();
-        foreach (var (txn, pages, first, count) in _readers.HeldSnapshots())
-        {
-            if (txn >= meta.TxnId) continue;
-            // Pages free in that snapshot's map (or past its end) are unreachable from it; the rest may be reached.
-            var ctx = ContextAt(pages);
-            var freeThen = new FreePageSet();
-            if (first != 0) FreeMap.ReadFree(ctx, FreeMap.ReadDirectory(ctx, first, count), freeThen.AddRun);
-            allocator.KeepFromPool(id => id < pages && !freeThen.Contains(id), meta.TxnId);
-        }
+        KeepWhatReadersReach(allocator, meta);
         _allocatorTxn = meta.TxnId;
     }
 

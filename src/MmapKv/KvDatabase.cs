@@ -79,7 +79,7 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
         _shared = shared;
         _readers = shared is null
             ? new ReaderTable(options.MaxReaders, options.LeakedReaderGracePeriod, options.TrackTransactions)
-            : SharedReaders(shared, options);
+            : SharedReaders(shared, options, () => Current);
         _readStates = new ReadState?[_readers.Capacity];
         Pipeline = new CommitPipeline(storage, PageSize, durableTxn, metaSlot) { Shared = shared, WriterBusy = () => _writerLock.CurrentCount == 0 };
         _publisher = new SnapshotPublisher(Pipeline, new Snapshot(meta)) { Shared = shared, CoverPages = CoverPages };
@@ -361,7 +361,7 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
             ReclaimAbandonedReaders();
             if (_shared is not null) TakeOverIfAnotherProcessWrote();
             // Reuse rules R1, R2 and R2b (PageAllocator).
-            _allocator!.Release(_readers.OldestSnapshot(), Pipeline.DurableTxn, Pipeline.FlushedTxn);
+            _allocator!.Release(OldestReader(), Pipeline.DurableTxn, Pipeline.FlushedTxn);
             if (Options.TrackTransactions) Volatile.Write(ref _writerSite, CallSite());
             return new WriteTransaction(this, _publisher.LatestMetaForWriter, _allocator);
         }
@@ -430,6 +430,7 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
         if (Interlocked.Decrement(ref _references) != 0) return;
         // Last user gone (Dispose already flushed and closed the file): unmap. Never earlier, because a live
         // transaction's spans point into the map.
+        _readers.Locks?.Dispose(); // stops its timer, which reads the newest commit, before the map goes away
         Pipeline.Dispose(); // stops the flusher thread before the map goes away
         Storage.Dispose();
         _readers.Dispose();

@@ -19,6 +19,7 @@ internal static class SharedModes
             case "--sum-reader": SumReader(args[1], TimeSpan.FromSeconds(double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)), args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 0); return true;
             case "--acked-writer": AckedWriter(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)); return true;
             case "--hold-reader": HoldReader(args[1]); return true;
+            case "--verify-reader": VerifyReader(args[1], args[2]); return true;
             case "--hold-writer": HoldWriter(args[1]); return true;
             case "--deferred-then-wait": DeferredThenWait(args[1]); return true;
             default: return false;
@@ -184,6 +185,36 @@ internal static class SharedModes
         Console.WriteLine($"ACK reading {tx.TxnId}");
         Thread.Sleep(Timeout.Infinite);
         GC.KeepAlive(tx);
+    }
+
+    /// <summary>
+    /// Reads every entry of one snapshot, says so, waits until the file <paramref name="go"/> exists (the parent
+    /// has meanwhile tampered with the lock file and rewritten the database), reads the same snapshot again, and
+    /// says whether every entry is as before.
+    /// </summary>
+    private static void VerifyReader(string path, string go)
+    {
+        using var db = KvDatabase.Open(path, Options());
+        using var tx = db.BeginRead();
+        var before = Entries(tx);
+        Console.WriteLine($"ACK reading {tx.TxnId} {before.Count}");
+        while (!File.Exists(go)) Thread.Sleep(20);
+        List<string> after;
+        try { after = Entries(tx); }
+        catch (Exception e) when (e is CorruptDatabaseException or InvalidOperationException)
+        {
+            Console.WriteLine($"CHANGED: reading the snapshot again threw {e.GetType().Name}: {e.Message}");
+            return;
+        }
+        int differ = before.Count == after.Count ? before.Zip(after).Count(p => p.First != p.Second) : -1;
+        Console.WriteLine(differ == 0 ? $"SAME {after.Count}" : $"CHANGED: {before.Count} entries before, {after.Count} after, {differ} differ");
+    }
+
+    private static List<string> Entries(ReadTransaction tx)
+    {
+        var list = new List<string>();
+        foreach (var e in tx.Scan()) list.Add(Convert.ToHexString(e.Key) + "=" + Convert.ToHexString(e.Value));
+        return list;
     }
 
     /// <summary>Opens a write transaction, writes into it, says so, and waits to be killed with the writer lock held.</summary>

@@ -84,6 +84,17 @@ internal sealed unsafe class SimulatedLockFile : ILockFile
     public bool? HeldMode(long offset) =>
         _region.Holders.TryGetValue(offset, out var holders) && holders.TryGetValue(this, out bool exclusive) ? exclusive : null;
 
+    public bool FindLockedByOthers(long offset, long length, List<long> into, int limit)
+    {
+        foreach (var (at, holders) in _region.Holders)
+        {
+            if (at < offset || at >= offset + length || !holders.Keys.Any(h => h != this)) continue;
+            if (into.Count >= limit) return false;
+            into.Add(at);
+        }
+        return true;
+    }
+
     public void Dispose()
     {
         foreach (var holders in _region.Holders.Values) holders.Remove(this);

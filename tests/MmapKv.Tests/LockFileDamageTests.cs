@@ -44,7 +44,7 @@ public class LockFileDamageTests(ITestOutputHelper output)
                 break;
             case "wrong-version":
                 f.Position = 8; // docs/format.md §12.1
-                f.Write(BitConverter.GetBytes(2u));
+                f.Write(BitConverter.GetBytes(3u));
                 break;
             case "wrong-slot-size":
                 f.Position = 20;
@@ -91,7 +91,7 @@ public class LockFileDamageTests(ITestOutputHelper output)
         f.ReadExactly(header);
         Assert.True(header.Length >= 4096 + 64, $"the lock file is {header.Length} bytes");
         Assert.Equal("MmapKvLk", Encoding.ASCII.GetString(header, 0, 8));
-        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8)));
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8))); // docs/format.md §12.1
         Assert.Equal(64u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(20)));
     }
 

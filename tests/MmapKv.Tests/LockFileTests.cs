@@ -54,6 +54,47 @@ public sealed unsafe class LockFileTests
         Assert.False(a.TryLock(0, exclusive: false));
     }
 
+    /// <summary>
+    /// The writer's question of invariant L8: which bytes do other holders lock? Both modes are reported, the
+    /// asker's own locks never, and a search that finds more than its limit says so.
+    /// </summary>
+    [Fact]
+    public void FindLockedByOthers_ReportsOtherHoldersLocks_NotOwn_AndStopsAtTheLimit()
+    {
+        using var dir = new TempDir();
+        string db = NewDatabase(dir);
+        using var a = Open(db);
+        using var b = Open(db);
+        const long Base = 1L << 32;
+        foreach (long at in new long[] { 10, 11, 12, 500, 70_000 }) Assert.True(a.TryLock(Base + at, exclusive: false));
+        Assert.True(a.TryLock(Base + 900, exclusive: true));
+        Assert.True(b.TryLock(Base + 13, exclusive: false));
+        Assert.True(b.TryLock(Base + 500, exclusive: false)); // both hold it
+
+        var seen = new List<long>();
+        Assert.True(b.FindLockedByOthers(Base, 100_000, seen, 100));
+        Assert.Equal(new long[] { 10, 11, 12, 500, 900, 70_000 }, seen.Select(o => o - Base).Order());
+
+        seen.Clear();
+        Assert.True(a.FindLockedByOthers(Base, 100_000, seen, 100));
+        Assert.Equal(new long[] { 13, 500 }, seen.Select(o => o - Base).Order());
+
+        seen.Clear();
+        Assert.True(b.FindLockedByOthers(Base + 11, 2, seen, 100)); // only the range asked about
+        Assert.Equal(new long[] { 11, 12 }, seen.Select(o => o - Base).Order());
+
+        seen.Clear();
+        Assert.False(b.FindLockedByOthers(Base, 100_000, seen, 3));
+
+        a.Unlock(Base + 500);
+        a.Unlock(Base + 70_000);
+        seen.Clear();
+        Assert.True(b.FindLockedByOthers(Base, 100_000, seen, 100));
+        Assert.Equal(new long[] { 10, 11, 12, 900 }, seen.Select(o => o - Base).Order());
+        Assert.Equal(false, a.HeldMode(Base + 10)); // a query takes nothing and changes nothing
+        Assert.Null(b.HeldMode(Base + 10));
+    }
+
     [Fact]
     public void Shared_CoexistsWithShared_AndKeepsExclusiveOut()
     {

@@ -80,21 +80,28 @@ public class MultiProcessTests(ITestOutputHelper output)
         public List<string> Lines { get { lock (_lines) return [.. _lines]; } }
 
         /// <summary>The first line starting with <paramref name="prefix"/>, waiting up to a minute.</summary>
-        public string WaitFor(string prefix)
+        /// <summary>The first line that starts with one of <paramref name="prefixes"/>, waiting up to 60 s for it.</summary>
+        public string WaitFor(params string[] prefixes)
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (true)
+            string? Found()
             {
                 lock (_lines)
                     foreach (string l in _lines)
-                        if (l.StartsWith(prefix, StringComparison.Ordinal)) return l;
+                        if (prefixes.Any(p => l.StartsWith(p, StringComparison.Ordinal))) return l;
+                return null;
+            }
+            string wanted = string.Join("' or '", prefixes);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                if (Found() is { } line) return line;
                 if (_process.HasExited && _lineArrived.CurrentCount == 0)
                 {
                     DrainOutput();
-                    lock (_lines) foreach (string l in _lines) if (l.StartsWith(prefix, StringComparison.Ordinal)) return l;
-                    throw new Xunit.Sdk.XunitException($"child exited ({_process.ExitCode}) before '{prefix}': {string.Join(" | ", _lines)} {_errors}");
+                    if (Found() is { } last) return last;
+                    throw new Xunit.Sdk.XunitException($"child exited ({_process.ExitCode}) before '{wanted}': {string.Join(" | ", Lines)} {_errors}");
                 }
-                if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"no '{prefix}' from the child within 60 s: {string.Join(" | ", _lines)} {_errors}");
+                if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"no '{wanted}' from the child within 60 s: {string.Join(" | ", Lines)} {_errors}");
                 _lineArrived.Wait(TimeSpan.FromMilliseconds(200));
             }
         }
@@ -424,6 +431,31 @@ public class MultiProcessTests(ITestOutputHelper output)
         long heldAfter = db.GetStats().HeldFreePages;
         output.WriteLine($"held free pages: {heldWhileAlive} with the reader alive, {heldAfter} after it was killed and reclaimed");
         Assert.True(heldAfter < heldWhileAlive, $"{heldAfter} pages still held, {heldWhileAlive} while the reader lived");
+        Assert.True(db.Check().IsValid);
+    }
+
+    /// <summary>
+    /// Invariant L8 with real processes: this process zeroes every reader slot of the lock file while a reader in
+    /// another process holds a snapshot, then rewrites every key many times. The writer learns of that reader from
+    /// its snapshot lock, which only its process (or its death) can release, so the reader's snapshot stays intact.
+    /// </summary>
+    [Fact]
+    public void ReaderSlotsZeroedByAnotherProcess_TheReaderKeepsItsSnapshot()
+    {
+        using var dir = new TempDir();
+        string path = dir.File();
+        string go = dir.File() + ".go";
+        using var db = KvDatabase.Open(path, NoTimer);
+        Rewrite(db, 0);
+        using var child = new Child("--verify-reader", path, go);
+        string ack = child.WaitFor("ACK reading");
+        Assert.EndsWith(" 3000", ack);
+        ReaderTableTamperTests.OverwriteReaderSlots(path, _ => 0);
+        Assert.DoesNotContain(db.GetStats().Readers, r => r.ProcessId == child.Pid);
+        for (int round = 1; round <= 10; round++) Rewrite(db, round);
+        File.WriteAllText(go, "");
+        string verdict = child.WaitFor("SAME", "CHANGED");
+        Assert.Equal("SAME 3000", verdict);
         Assert.True(db.Check().IsValid);
     }
 

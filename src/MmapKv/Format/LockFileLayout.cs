@@ -9,8 +9,8 @@ internal static class LockFileLayout
     /// <summary>"MmapKvLk" as a little-endian u64.</summary>
     public const ulong Magic = 0x6B4C_764B_7061_6D4D;
 
-    /// <summary>The version this code writes and accepts.</summary>
-    public const uint FileVersion = 1;
+    /// <summary>The version this code writes and accepts (2: readers hold snapshot locks, §12.4).</summary>
+    public const uint FileVersion = 2;
 
     /// <summary>Bytes of the header before the first reader slot.</summary>
     public const int HeaderSize = 4096;
@@ -43,6 +43,20 @@ internal static class LockFileLayout
     public const long OpenerLockBase = 1L << 20;
     public const int MaxOpeners = 4096;
 
+    /// <summary>
+    /// Snapshot locks (docs/format.md §12.4): an opener whose readers use a snapshot holds byte
+    /// <c>SnapshotLockBase + d</c> shared, where <c>d</c> is the first page of that snapshot's free-map directory run.
+    /// A writer learns from the kernel which snapshots other processes read, so nothing written into the reader slots
+    /// can make it reuse a page such a reader may reach (invariant L8).
+    /// </summary>
+    public const long SnapshotLockBase = 1L << 32;
+
+    /// <summary>
+    /// Page ids a snapshot lock may name: below 2^40 (4 EiB of 4 KiB pages), so every lock offset stays far below the
+    /// 2^62 at which the Windows backend starts its locks.
+    /// </summary>
+    public const long MaxSnapshotLockPages = 1L << 40;
+
     /// <summary>Bytes of one reader slot: one cache line.</summary>
     public const int SlotSize = 64;
 
@@ -51,9 +65,9 @@ internal static class LockFileLayout
     public const int TxnField = 1;              // 0 none, else snapshot txn id + 1
     public const int StartedField = 2;          // Stopwatch timestamp of the claim (one clock for the machine)
     public const int OpenerField = 3;           // the owner's opener index + 1 (0 while the claim is written)
-    public const int PageCountField = 4;        // the snapshot's page count
-    public const int MapFirstField = 5;         // the snapshot's free-map directory run: first page
-    public const int MapPagesField = 6;         // and its length
+    public const int PageCountField = 4;        // the snapshot's page count (shown by diagnostics; writers never trust it)
+    public const int MapFirstField = 5;         // the snapshot's free-map directory run: first page (the same)
+    public const int MapPagesField = 6;         // and its length (the same)
     public const int WordsPerSlot = SlotSize / 8;
 
     /// <summary>Owner value of a slot a reclaimer is freeing.</summary>

@@ -58,13 +58,37 @@ internal static unsafe class FreeMap
         byte* p = ctx.Page(first);
         if (PageHeader.Kind(p) != PageKind.FreeMapDirectory || PageHeader.RunPages(p) != runPages || PageHeader.PageId(p) != first)
             Corrupt.Throw(first, $"expected the free-map directory ({runPages} pages), found kind {PageHeader.Kind(p)} with {PageHeader.RunPages(p)} pages");
+        long expected = BitmapsFor(ctx.PageSize, ctx.PageCount);
+        return ReadBitmapIds(ctx, first, runPages, expected, expected);
+    }
+
+    /// <summary>
+    /// The bitmap ids of an older snapshot's map, found only by its directory's first page (a snapshot lock names
+    /// no more, docs/format.md §12.4), in <paramref name="ctx"/> over the newest commit's pages, which include the
+    /// snapshot's. Throws <see cref="CorruptDatabaseException"/> when the page there is not a whole, valid directory.
+    /// The snapshot's page count is not known, only that its bitmaps cover it: pages up to
+    /// <c>ids.Length × BitsPerPage</c> may belong to it.
+    /// </summary>
+    public static long[] ReadSnapshotDirectory(PageContext ctx, long first)
+    {
+        if (first < MetaPage.Count || first >= ctx.PageCount) Corrupt.Throw(first, "a free-map directory outside the file");
+        byte* p = ctx.Page(first);
+        long runPages = PageHeader.RunPages(p);
+        if (PageHeader.Kind(p) != PageKind.FreeMapDirectory || PageHeader.PageId(p) != first || runPages < 1 || runPages > ctx.PageCount - first)
+            Corrupt.Throw(first, $"expected a free-map directory, found kind {PageHeader.Kind(p)} with {runPages} pages");
+        return ReadBitmapIds(ctx, first, runPages, 1, BitmapsFor(ctx.PageSize, ctx.PageCount));
+    }
+
+    /// <summary>The directory's checksum, and its bitmap count within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    private static long[] ReadBitmapIds(PageContext ctx, long first, long runPages, long min, long max)
+    {
+        byte* p = ctx.Page(first);
         // The writer trusts the map to say which pages it may overwrite, so it is always verified.
         if (PageHeader.Checksum(p) != Checksum.OfPage(p, runPages * ctx.PageSize))
             Corrupt.Throw(first, "free-map directory checksum mismatch");
         long count = Unsafe.ReadUnaligned<long>(p + PageHeader.Size);
-        long expected = BitmapsFor(ctx.PageSize, ctx.PageCount);
-        if (count != expected || DirectoryPagesFor(ctx.PageSize, count) > runPages || PageHeader.Upper(p) != CountSize + count * IdSize)
-            Corrupt.Throw(first, $"free-map directory lists {count} bitmaps; {expected} cover the file");
+        if (count < min || count > max || DirectoryPagesFor(ctx.PageSize, count) > runPages || PageHeader.Upper(p) != CountSize + count * IdSize)
+            Corrupt.Throw(first, min == max ? $"free-map directory lists {count} bitmaps; {min} cover the file" : $"free-map directory lists {count} bitmaps; {min} to {max} cover the file");
         var ids = new long[count];
         for (long i = 0; i < count; i++)
         {

@@ -75,6 +75,21 @@ internal unsafe interface ILockFile : IDisposable
 
     /// <summary>What this instance holds at <paramref name="offset"/>: null (nothing), false (shared) or true (exclusive).</summary>
     bool? HeldMode(long offset);
+
+    /// <summary>
+    /// Adds to <paramref name="into"/>, in no particular order, every byte offset in
+    /// [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) on which another holder has
+    /// a lock of either mode; this instance's own locks are not reported. Returns false, with
+    /// <paramref name="into"/> holding an arbitrary part of the answer, when more than <paramref name="limit"/> bytes
+    /// are locked (another program may lock whole ranges; the caller then assumes the worst).
+    /// </summary>
+    /// <remarks>
+    /// A lock taken or released while this runs may or may not be reported; every lock held throughout is. On Linux
+    /// this asks the kernel (F_OFD_GETLK), which takes no lock. Windows has no such query: a range is known free by
+    /// locking it exclusively, failing at once, and unlocking it, so a holder that tries to lock a byte of that range
+    /// in the meantime may fail and should try again.
+    /// </remarks>
+    bool FindLockedByOthers(long offset, long length, List<long> into, int limit);
 }
 
 /// <summary>Chooses the lock-file implementation for the running OS.</summary>

@@ -21,6 +21,7 @@ namespace MmapKv.Storage;
 internal sealed unsafe class UnixLockFile : ILockFile
 {
     private readonly Dictionary<long, bool> _held = [];
+    private readonly Stack<(long From, long To)> _search = new(); // FindLockedByOthers' ranges still to ask (reused)
     private int _fd = -1;
     private byte* _base;
     private long _length;
@@ -287,6 +288,47 @@ internal sealed unsafe class UnixLockFile : ILockFile
         {
             if (type == F_UNLCK) _held.Remove(offset);
             else _held[offset] = type == F_WRLCK;
+        }
+        return true;
+    }
+
+    public bool FindLockedByOthers(long offset, long length, List<long> into, int limit)
+    {
+        ObjectDisposedException.ThrowIf(_fd < 0, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        // Each query names one lock that conflicts with an exclusive lock on the range (the kernel skips this
+        // description's own); the parts of the range on either side of it are asked again.
+        lock (_search)
+        {
+            _search.Clear();
+            return Search(offset, length, into, limit);
+        }
+    }
+
+    private bool Search(long offset, long length, List<long> into, int limit)
+    {
+        var todo = _search;
+        todo.Push((offset, offset + length));
+        while (todo.TryPop(out var range))
+        {
+            var (from, to) = range;
+            if (from >= to) continue;
+            var record = new Libc.FlockRecord { Type = F_WRLCK, Whence = SEEK_SET_SHORT, Start = from, Length = to - from, Pid = 0 };
+            while (Libc.FcntlLock(_fd, F_OFD_GETLK, &record) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR) continue;
+                throw new IOException($"Cannot query the locks on bytes {from} to {to} of lock file {Path}: {Libc.Describe(errno)}");
+            }
+            if (record.Type == F_UNLCK) continue;
+            long start = Math.Max(record.Start, from);
+            long end = record.Length == 0 ? to : Math.Min(record.Start + record.Length, to);
+            if (end <= start) throw new IOException($"The kernel named a lock outside the bytes {from} to {to} asked about in lock file {Path}.");
+            if (end - start > limit - into.Count) return false;
+            for (long at = start; at < end; at++) into.Add(at);
+            todo.Push((from, start));
+            todo.Push((end, to));
         }
         return true;
     }

@@ -36,6 +36,8 @@ internal sealed unsafe class WindowsLockFile : ILockFile
     internal const long LockBase = 1L << 62;
 
     private readonly Dictionary<long, bool> _held = [];
+    private readonly Stack<(long From, long To)> _search = new(); // FindLockedByOthers' ranges still to ask (reused)
+    private readonly List<long> _own = [];                         // and this handle's locks inside the range
     private nint _file;
     private byte* _base;
     private long _length;
@@ -277,6 +279,69 @@ internal sealed unsafe class WindowsLockFile : ILockFile
         var overlapped = At(offset);
         if (!UnlockFileEx(_file, 0, 1, 0, &overlapped))
             throw new IOException($"Cannot unlock byte {offset} of lock file {Path}: {Describe(Marshal.GetLastPInvokeError())}");
+    }
+
+    public bool FindLockedByOthers(long offset, long length, List<long> into, int limit)
+    {
+        ObjectDisposedException.ThrowIf(_file == 0, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        // A range this handle can lock exclusively at once holds no other handle's lock. This handle's own locks
+        // would refuse it too, so the ranges asked about leave out the bytes it holds.
+        lock (_search)
+        {
+            _own.Clear();
+            lock (_held)
+                foreach (long k in _held.Keys)
+                    if (k >= offset && k < offset + length) _own.Add(k);
+            _own.Sort();
+            _search.Clear();
+            return Search(offset, length, into, limit);
+        }
+    }
+
+    private bool Search(long offset, long length, List<long> into, int limit)
+    {
+        var todo = _search;
+        long from = offset;
+        foreach (long at in _own)
+        {
+            todo.Push((from, at));
+            from = at + 1;
+        }
+        todo.Push((from, offset + length));
+        while (todo.TryPop(out var range))
+        {
+            var (a, b) = range;
+            if (a >= b) continue;
+            if (RawRange(a, b - a)) continue;
+            if (b - a == 1)
+            {
+                if (into.Count >= limit) return false;
+                into.Add(a);
+                continue;
+            }
+            long mid = a + (b - a) / 2;
+            todo.Push((mid, b));
+            todo.Push((a, mid));
+        }
+        return true;
+    }
+
+    /// <summary>Whether this handle could lock [offset, offset + length) exclusively at once; the lock is undone at once.</summary>
+    private bool RawRange(long offset, long length)
+    {
+        var overlapped = At(offset);
+        uint low = unchecked((uint)length), high = (uint)(length >> 32);
+        if (LockFileEx(_file, LOCKFILE_FAIL_IMMEDIATELY | LOCKFILE_EXCLUSIVE_LOCK, 0, low, high, &overlapped))
+        {
+            if (!UnlockFileEx(_file, 0, low, high, &overlapped))
+                throw new IOException($"Cannot unlock bytes {offset} to {offset + length} of lock file {Path}: {Describe(Marshal.GetLastPInvokeError())}");
+            return true;
+        }
+        int error = Marshal.GetLastPInvokeError();
+        if (error is ERROR_LOCK_VIOLATION or ERROR_SHARING_VIOLATION) return false;
+        throw new IOException($"Cannot query the locks on bytes {offset} to {offset + length} of lock file {Path}: {Describe(error)}");
     }
 
     public void Dispose()

@@ -85,6 +85,12 @@ internal sealed unsafe class ReaderTable : IDisposable
         _openers = openers;
     }
 
+    /// <summary>
+    /// Shared tables: the snapshots this opener's readers use, kept in this process and as kernel locks. What a writer
+    /// may reuse is decided from them, never from the slots, which any opener can write (invariant L8).
+    /// </summary>
+    public SnapshotLocks? Locks { get; init; }
+
     /// <summary>Slots in all: the user's <c>MaxReaders</c> plus <see cref="InternalSlots"/>; slot numbers are below it.</summary>
     public int Capacity => _capacity;
 
@@ -137,19 +143,33 @@ internal sealed unsafe class ReaderTable : IDisposable
             if (_sites is not null) _sites[slot] = site;
             long hw;
             while ((hw = Volatile.Read(ref HighWater)) <= slot && Interlocked.CompareExchange(ref HighWater, slot + 1, hw) != hw) { }
-            while (true)
+            try
             {
-                Describe(slot, snapshot);
-                Interlocked.Exchange(ref Word(slot, TxnField), snapshot.TxnId + 1);
-                var latest = current();
-                if (latest.TxnId == snapshot.TxnId) return slot;
-                snapshot = latest;
+                while (true)
+                {
+                    Describe(slot, snapshot);
+                    Interlocked.Exchange(ref Word(slot, TxnField), snapshot.TxnId + 1);
+                    if (Locks is { } locks && !locks.Pin(slot, snapshot))
+                    {
+                        locks.Cover(); // the newest snapshot's lock, taken or found held (L8)
+                        snapshot = current();
+                        continue;
+                    }
+                    var latest = current();
+                    if (latest.TxnId == snapshot.TxnId) return slot;
+                    snapshot = latest;
+                }
+            }
+            catch
+            {
+                Release(slot); // a lock that could not be taken, or a newest commit that could not be read
+                throw;
             }
         }
         return -1;
     }
 
-    /// <summary>The snapshot's free-map location, for a writer of another process taking over (docs/format.md §12.3).</summary>
+    /// <summary>The snapshot's size and free-map location, for diagnostics (docs/format.md §12.3; no writer trusts them).</summary>
     private void Describe(int slot, Snapshot snapshot)
     {
         var m = snapshot.Meta;
@@ -160,6 +180,7 @@ internal sealed unsafe class ReaderTable : IDisposable
 
     public void Release(int slot)
     {
+        Locks?.Unpin(slot);
         if (_sites is not null) _sites[slot] = null;
         Volatile.Write(ref Word(slot, TxnField), 0);
         Volatile.Write(ref Word(slot, OpenerField), 0);
@@ -237,7 +258,10 @@ internal sealed unsafe class ReaderTable : IDisposable
         return freed;
     }
 
-    /// <summary>The oldest snapshot id any reader holds, or <see cref="long.MaxValue"/> when there are none.</summary>
+    /// <summary>
+    /// The oldest snapshot id any reader holds, or <see cref="long.MaxValue"/> when there are none. A writer's bound
+    /// only for a private table; a shared one's slots can be written by any opener (L8: see <see cref="Locks"/>).
+    /// </summary>
     public long OldestSnapshot()
     {
         Interlocked.MemoryBarrier(); // order the writer's last publish before these loads (see remarks)
@@ -249,34 +273,6 @@ internal sealed unsafe class ReaderTable : IDisposable
             if (v != 0 && v - 1 < oldest) oldest = v - 1;
         }
         return oldest;
-    }
-
-    /// <summary>
-    /// The distinct snapshots readers hold, with the free-map location each was described with, for a writer that
-    /// takes over from another process (it keeps every page these snapshots can reach out of reuse).
-    /// </summary>
-    public List<(long TxnId, long PageCount, long MapFirst, long MapPages)> HeldSnapshots()
-    {
-        Interlocked.MemoryBarrier();
-        var held = new List<(long, long, long, long)>();
-        int hw = HighWaterSlots;
-        for (int s = 0; s < hw; s++)
-        {
-            while (true)
-            {
-                long v = Volatile.Read(ref Word(s, TxnField));
-                if (v == 0) break;
-                long pages = Volatile.Read(ref Word(s, PageCountField));
-                long first = Volatile.Read(ref Word(s, MapFirstField));
-                long count = Volatile.Read(ref Word(s, MapPagesField));
-                // The fields are written before the txn word (a full fence): if it is unchanged, they belong to it.
-                if (Volatile.Read(ref Word(s, TxnField)) != v) continue;
-                var entry = (v - 1, pages, first, count);
-                if (!held.Contains(entry)) held.Add(entry);
-                break;
-            }
-        }
-        return held;
     }
 
     /// <summary>
@@ -341,6 +337,7 @@ internal sealed unsafe class ReaderTable : IDisposable
     /// <summary>Frees a private table's memory. Called when the map goes (no reader is left).</summary>
     public void Dispose()
     {
+        Locks?.Dispose();
         if (_private && _slots is not null) NativeMemory.AlignedFree(_slots);
         _slots = null;
     }

@@ -17,7 +17,7 @@ namespace MmapKv.Transactions;
 /// and it names that txn; otherwise a newer commit is being written over it and the reader reads the word again.
 /// A writer killed while writing a copy leaves the word at the previous commit, whose copy is the other one.
 /// </remarks>
-internal sealed unsafe class SharedState : IDisposable, IOpenerLiveness
+internal sealed unsafe class SharedState : IDisposable, IOpenerLiveness, ISnapshotLockFile
 {
     private readonly ILockFile _file;
     private readonly string _path;
@@ -133,6 +133,20 @@ internal sealed unsafe class SharedState : IDisposable, IOpenerLiveness
     bool IOpenerLiveness.TryHoldGone(int index) => index != Opener && index is >= 0 and < MaxOpeners && _file.TryLock(OpenerLockBase + index, exclusive: true);
 
     void IOpenerLiveness.Release(int index) => _file.Unlock(OpenerLockBase + index);
+
+    bool ISnapshotLockFile.TryLockSnapshot(long mapPage) => _file.TryLock(SnapshotLockBase + mapPage, exclusive: false);
+
+    void ISnapshotLockFile.UnlockSnapshot(long mapPage) => _file.Unlock(SnapshotLockBase + mapPage);
+
+    bool ISnapshotLockFile.FindOthersSnapshots(long pageCount, List<long> mapPages, int limit)
+    {
+        int first = mapPages.Count;
+        bool complete = _file.FindLockedByOthers(SnapshotLockBase, Math.Min(pageCount, MaxSnapshotLockPages), mapPages, first + limit);
+        for (int i = first; i < mapPages.Count; i++) mapPages[i] -= SnapshotLockBase;
+        return complete;
+    }
+
+    string ISnapshotLockFile.Path => _file.Path;
 
     /// <summary>Takes the writer lock, waiting at most <paramref name="timeout"/>; false on timeout.</summary>
     public bool TryTakeWriter(TimeSpan timeout)
