@@ -124,6 +124,7 @@ public sealed partial class KvDatabase
     private long OldestReader()
     {
         if (_readers.Locks is not { } locks) return _readers.OldestSnapshot();
+        locks.DropStale(); // this opener's own stale lock would count as another's on Windows (ILockFile.FindLockedByOthers)
         long oldest = locks.OwnOldest();
         var ctx = ContextAt(_publisher.LatestMetaForWriter.PageCount);
         var maps = _lockedMaps; // the writer's alone: this runs under the writer lock

@@ -79,7 +79,8 @@ internal unsafe interface ILockFile : IDisposable
     /// <summary>
     /// Adds to <paramref name="into"/>, in no particular order, every byte offset in
     /// [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) on which another holder has
-    /// a lock of either mode; this instance's own locks are not reported. Returns false, with
+    /// a lock of either mode. This instance's own locks are not reported on Linux; on Windows they are (see
+    /// remarks), so a caller must treat a reported byte as "maybe another's", never the reverse. Returns false, with
     /// <paramref name="into"/> holding an arbitrary part of the answer, when more than <paramref name="limit"/> bytes
     /// are locked (another program may lock whole ranges; the caller then assumes the worst).
     /// </summary>
@@ -87,7 +88,8 @@ internal unsafe interface ILockFile : IDisposable
     /// A lock taken or released while this runs may or may not be reported; every lock held throughout is. On Linux
     /// this asks the kernel (F_OFD_GETLK), which takes no lock. Windows has no such query: a range is known free by
     /// locking it exclusively, failing at once, and unlocking it, so a holder that tries to lock a byte of that range
-    /// in the meantime may fail and should try again.
+    /// in the meantime may fail and should try again. A byte this handle locks itself refuses that attempt too, and
+    /// nothing tells whether another handle locks it as well, so it is reported.
     /// </remarks>
     bool FindLockedByOthers(long offset, long length, List<long> into, int limit);
 }

@@ -37,7 +37,6 @@ internal sealed unsafe class WindowsLockFile : ILockFile
 
     private readonly Dictionary<long, bool> _held = [];
     private readonly Stack<(long From, long To)> _search = new(); // FindLockedByOthers' ranges still to ask (reused)
-    private readonly List<long> _own = [];                         // and this handle's locks inside the range
     private nint _file;
     private byte* _base;
     private long _length;
@@ -286,46 +285,31 @@ internal sealed unsafe class WindowsLockFile : ILockFile
         ObjectDisposedException.ThrowIf(_file == 0, this);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        // A range this handle can lock exclusively at once holds no other handle's lock. This handle's own locks
-        // would refuse it too, so the ranges asked about leave out the bytes it holds.
+        // A range this handle can lock exclusively at once holds no other handle's lock. A byte this handle locks
+        // itself refuses the attempt too, whoever else locks it, so it is reported (see ILockFile): nothing tells
+        // this handle's lock there from another's on the same byte.
         lock (_search)
         {
-            _own.Clear();
-            lock (_held)
-                foreach (long k in _held.Keys)
-                    if (k >= offset && k < offset + length) _own.Add(k);
-            _own.Sort();
-            _search.Clear();
-            return Search(offset, length, into, limit);
-        }
-    }
-
-    private bool Search(long offset, long length, List<long> into, int limit)
-    {
-        var todo = _search;
-        long from = offset;
-        foreach (long at in _own)
-        {
-            todo.Push((from, at));
-            from = at + 1;
-        }
-        todo.Push((from, offset + length));
-        while (todo.TryPop(out var range))
-        {
-            var (a, b) = range;
-            if (a >= b) continue;
-            if (RawRange(a, b - a)) continue;
-            if (b - a == 1)
+            var todo = _search;
+            todo.Clear();
+            todo.Push((offset, offset + length));
+            while (todo.TryPop(out var range))
             {
-                if (into.Count >= limit) return false;
-                into.Add(a);
-                continue;
+                var (a, b) = range;
+                if (a >= b) continue;
+                if (RawRange(a, b - a)) continue;
+                if (b - a == 1)
+                {
+                    if (into.Count >= limit) return false;
+                    into.Add(a);
+                    continue;
+                }
+                long mid = a + (b - a) / 2;
+                todo.Push((mid, b));
+                todo.Push((a, mid));
             }
-            long mid = a + (b - a) / 2;
-            todo.Push((mid, b));
-            todo.Push((a, mid));
+            return true;
         }
-        return true;
     }
 
     /// <summary>Whether this handle could lock [offset, offset + length) exclusively at once; the lock is undone at once.</summary>

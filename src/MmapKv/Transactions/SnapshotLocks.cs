@@ -158,8 +158,8 @@ internal sealed class SnapshotLocks : IDisposable
     }
 
     /// <summary>
-    /// The timer's work: once the newest commit has moved past the lock kept for the next reader, and no reader pins
-    /// it, the lock goes (with any other unpinned one).
+    /// The timer's work, and the writer's before it looks for locks: once the newest commit has moved past the lock
+    /// kept for the next reader, and no reader pins it, the lock goes (with any other unpinned one).
     /// </summary>
     internal void DropStale()
     {
