@@ -148,8 +148,11 @@ internal sealed unsafe class ReaderTable : IDisposable
                 while (true)
                 {
                     Describe(slot, snapshot);
+                    var locks = Locks;
+                    locks?.Pin(slot, snapshot);
+                    // A full fence: the slot and the pin are visible before the lock word and `latest` are read (L6, L8).
                     Interlocked.Exchange(ref Word(slot, TxnField), snapshot.TxnId + 1);
-                    if (Locks is { } locks && !locks.Pin(slot, snapshot))
+                    if (locks is not null && !locks.Covers(snapshot))
                     {
                         locks.Cover(); // the newest snapshot's lock, taken or found held (L8)
                         snapshot = current();

@@ -30,7 +30,7 @@ internal interface ISnapshotLockFile
 /// </summary>
 /// <remarks>
 /// <para>The reader's side costs no system call while the newest snapshot stays the same: a reader pins its
-/// snapshot in its slot's private word, then finds that snapshot's lock already held (the newest one is always kept).
+/// snapshot in its slot's private words, then (after the fence of its shared slot store) finds that snapshot's lock already held (the newest one is always kept).
 /// The first reader after a commit takes the new snapshot's lock, and drops the locks no pinned reader needs any
 /// more. A lock is taken, then the newest commit is read again: only a lock whose snapshot was still the newest
 /// after it was taken is relied on, so a writer that looked for locks before it was taken had published nothing
@@ -72,14 +72,22 @@ internal sealed class SnapshotLocks : IDisposable
     }
 
     /// <summary>
-    /// Pins <paramref name="snapshot"/> in <paramref name="slot"/> and says whether it is covered by a lock this opener
-    /// holds. False: call <see cref="Cover"/>, then pin the newest snapshot again.
+    /// Pins <paramref name="snapshot"/> in <paramref name="slot"/>. The caller then issues a full fence (its store of
+    /// the slot's shared txn word) before <see cref="Covers"/>, so the pin is visible before the lock word is read.
     /// </summary>
-    public bool Pin(int slot, Snapshot snapshot)
+    public void Pin(int slot, Snapshot snapshot)
+    {
+        Volatile.Write(ref _pins[slot * Stride + MapWord], snapshot.Meta.FreeMapPage);
+        Volatile.Write(ref _pins[slot * Stride + TxnWord], snapshot.TxnId + 1);
+    }
+
+    /// <summary>
+    /// Whether a lock this opener holds covers <paramref name="snapshot"/>, pinned before a full fence. False: call
+    /// <see cref="Cover"/>, then pin the newest snapshot again.
+    /// </summary>
+    public bool Covers(Snapshot snapshot)
     {
         long map = snapshot.Meta.FreeMapPage;
-        Volatile.Write(ref _pins[slot * Stride + MapWord], map);
-        Interlocked.Exchange(ref _pins[slot * Stride + TxnWord], snapshot.TxnId + 1); // full fence before the read below
         return map == 0 || Volatile.Read(ref _newest) == map;
     }
 
@@ -87,7 +95,7 @@ internal sealed class SnapshotLocks : IDisposable
     public void Unpin(int slot) => Volatile.Write(ref _pins[slot * Stride + TxnWord], 0);
 
     /// <summary>
-    /// The slow path of <see cref="Pin"/>: takes the lock of the newest snapshot, checked to be still the newest after
+    /// The slow path of <see cref="Covers"/>: takes the lock of the newest snapshot, checked to be still the newest after
     /// the lock was taken, and drops the locks that no pinned reader needs.
     /// </summary>
     public void Cover()
@@ -117,11 +125,11 @@ internal sealed class SnapshotLocks : IDisposable
     private void Take(long map)
     {
         // A Windows writer learns which bytes are locked by locking ranges exclusively for a moment (ILockFile).
-        var started = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         var spin = new SpinWait();
         while (!_file.TryLockSnapshot(map))
         {
-            if (started.Elapsed > TimeSpan.FromSeconds(5))
+            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(5))
                 throw new MmapKvException(
                     $"Snapshot lock {map} of lock file {_file.Path} has been held exclusively by another process for 5 s. " +
                     "MmapKv never holds one that long: another program is locking the lock file.");
