@@ -35,6 +35,12 @@ public class ReaderTableTamperTests(ITestOutputHelper output)
         }
     }
 
+    private static void AssertValid(KvDatabase db)
+    {
+        var report = db.Check();
+        Assert.True(report.IsValid, report.ToString());
+    }
+
     /// <summary>Writes <paramref name="fill"/> over every reader slot and the slots' high-water mark, as another program could.</summary>
     internal static void OverwriteReaderSlots(string databasePath, Func<int, byte> fill)
     {
@@ -69,8 +75,7 @@ public class ReaderTableTamperTests(ITestOutputHelper output)
             }
             AssertSnapshotIntact(reader, 0);
         }
-        var report = b.Check();
-        Assert.True(report.IsValid, report.ToString());
+        AssertValid(b);
     }
 
     [Fact]
@@ -94,8 +99,7 @@ public class ReaderTableTamperTests(ITestOutputHelper output)
         OverwriteReaderSlots(path, _ => 0);
         Rewrite(b, 9);
         using (var r = a.BeginRead()) AssertSnapshotIntact(r, 9);
-        var report = a.Check();
-        Assert.True(report.IsValid, report.ToString());
+        AssertValid(a);
     }
 
     /// <summary>
@@ -132,8 +136,7 @@ public class ReaderTableTamperTests(ITestOutputHelper output)
         for (int round = 14; round < 24; round++) Rewrite(round % 2 == 0 ? a : b, round);
         output.WriteLine($"{pages + 64} pages locked; file: {before} B with the forged locks, {settled} B after, {new FileInfo(path).Length} B ten rounds later");
         Assert.Equal(settled, new FileInfo(path).Length);
-        var report = a.Check();
-        Assert.True(report.IsValid, report.ToString());
+        AssertValid(a);
     }
 
     /// <summary>

@@ -65,9 +65,7 @@ internal static class LockFileLayout
     public const int TxnField = 1;              // 0 none, else snapshot txn id + 1
     public const int StartedField = 2;          // Stopwatch timestamp of the claim (one clock for the machine)
     public const int OpenerField = 3;           // the owner's opener index + 1 (0 while the claim is written)
-    public const int PageCountField = 4;        // the snapshot's page count (shown by diagnostics; writers never trust it)
-    public const int MapFirstField = 5;         // the snapshot's free-map directory run: first page (the same)
-    public const int MapPagesField = 6;         // and its length (the same)
+    // Words 4 to 7: reserved, zero (version 1 described the snapshot's free map there; docs/format.md §12.3).
     public const int WordsPerSlot = SlotSize / 8;
 
     /// <summary>Owner value of a slot a reclaimer is freeing.</summary>

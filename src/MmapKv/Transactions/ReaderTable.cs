@@ -147,7 +147,6 @@ internal sealed unsafe class ReaderTable : IDisposable
             {
                 while (true)
                 {
-                    Describe(slot, snapshot);
                     var locks = Locks;
                     locks?.Pin(slot, snapshot);
                     // A full fence: the slot and the pin are visible before the lock word and `latest` are read (L6, L8).
@@ -170,15 +169,6 @@ internal sealed unsafe class ReaderTable : IDisposable
             }
         }
         return -1;
-    }
-
-    /// <summary>The snapshot's size and free-map location, for diagnostics (docs/format.md §12.3; no writer trusts them).</summary>
-    private void Describe(int slot, Snapshot snapshot)
-    {
-        var m = snapshot.Meta;
-        Word(slot, PageCountField) = m.PageCount;
-        Word(slot, MapFirstField) = m.FreeMapPage;
-        Word(slot, MapPagesField) = m.FreeMapPages;
     }
 
     public void Release(int slot)
