@@ -16,6 +16,19 @@
 using System.Text;
 using MmapKv;
 
+// An exception no mode catches ends the child with one line on stdout, which the parent's failure message shows
+// first, and exit code 70 (under Wine an unhandled exception also prints a crash report of every loaded module,
+// which buried the cause in CI logs).
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    string what = e.ExceptionObject is Exception ex ? $"{ex.GetType().FullName}: {ex.Message}" : $"{e.ExceptionObject}";
+    Console.Out.WriteLine($"CHILD FAILED {what.ReplaceLineEndings(" ")}");
+    Console.Out.Flush();
+    Console.Error.WriteLine(e.ExceptionObject);
+    Console.Error.Flush();
+    Environment.Exit(70);
+};
+
 if (SharedModes.TryRun(args)) return;
 if (DebugSpansMode.TryRun(args)) return;
 if (args[0] == "--deferred-exit")

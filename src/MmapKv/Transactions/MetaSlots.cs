@@ -13,8 +13,32 @@ internal static unsafe class MetaSlots
     /// <summary>Chooses the slot to open (§6.2) from the file as the storage maps it.</summary>
     public static MetaSelection Select(IStorage storage) => MetaSelector.Select(storage.Base, storage.Length);
 
-    /// <summary>The file's page size, without choosing a slot (<see cref="MetaSelector.PageSize"/>).</summary>
-    public static int PageSize(IStorage storage) => MetaSelector.PageSize(storage.Base, storage.Length);
+    /// <summary>How often <see cref="PageSize"/> reads both slots before it believes that neither holds a record.</summary>
+    internal const int PageSizeAttempts = 50;
+
+    /// <summary>
+    /// The file's page size, without choosing a slot (<see cref="MetaSelector.PageSize"/>), for a process that joins
+    /// others. Their writers rewrite one slot at a time (D3), but two commits can land between this process's read
+    /// of slot 0 and its read of slot 1, so both can read torn (measured under Wine: four processes committing
+    /// Deferred). Every record of a file names the same page size, so the read is repeated, a millisecond apart,
+    /// before the file is declared damaged: a really damaged file costs its opener about 50 ms more.
+    /// <paramref name="beforeRetry"/> (tests) runs before each repeated read, with the number of reads so far.
+    /// </summary>
+    public static int PageSize(IStorage storage, Action<int>? beforeRetry = null)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return MetaSelector.PageSize(storage.Base, storage.Length);
+            }
+            catch (CorruptDatabaseException) when (attempt < PageSizeAttempts)
+            {
+                beforeRetry?.Invoke(attempt);
+                Thread.Sleep(1);
+            }
+        }
+    }
 
     /// <summary>Writes <paramref name="meta"/> with an empty commit list (an ordered commit, or a new file).</summary>
     public static void Write(IStorage storage, int slot, in MetaRecord meta) =>
