@@ -9,9 +9,9 @@ namespace MmapKv.Tests;
 /// The core meter "MmapKv" (docs/metrics.md): what a collector sees for commits, flushes, readers, file size and
 /// free pages, told apart per database by the <c>db.namespace</c> tag. Other tests open databases in parallel, so
 /// every assertion filters on this test's paths; and its collectors must not run beside the allocation tests
-/// (<see cref="MeterListenerCollection"/>).
+/// (<see cref="ProcessWideStateCollection"/>).
 /// </summary>
-[Collection(nameof(MeterListenerCollection))]
+[Collection(nameof(ProcessWideStateCollection))]
 public class DatabaseMetricsTests
 {
     private static MetricCollector<T> Collect<T>(string instrument) where T : struct =>

@@ -10,7 +10,7 @@ namespace MmapKv.Tests;
 /// Run under Wine by .ci/wine; on other systems each test says NOT RUN and returns (the convention of
 /// <see cref="MountedFileSystem"/>): the other backends have their own tests.
 /// </summary>
-[Collection(nameof(WindowsStorageTests))] // the test hook and the placeholder switch are process-wide
+[Collection(nameof(ProcessWideStateCollection))] // the test hook and the placeholder switch are process-wide
 public sealed unsafe class WindowsStorageTests(ITestOutputHelper output)
 {
     [UnsupportedOSPlatformGuard("windows")]
