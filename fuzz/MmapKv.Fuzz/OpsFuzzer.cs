@@ -8,7 +8,7 @@ namespace MmapKv.Fuzz;
 /// Ops mode: random operation sequences (puts and overwrites of small, boundary and overflow values, deletes, named
 /// trees, cursor walks, commits in both durabilities, aborts, readers, flushes, clean and crash reopens) against a
 /// model, on <see cref="SimulatedStorage"/>, with an I/O-error countdown: now and then one upcoming msync, fsync,
-/// growth or growth fsync is set to fail. The injected error must surface as the documented exception; afterwards
+/// growth (ENOSPC or EIO) is set to fail. The injected error must surface as the documented exception; afterwards
 /// the database must behave as documented (poisoned for writes after a sync failure with reads intact, usable after
 /// ENOSPC), and a reopen after a simulated crash must show a committed state and pass Check().
 /// </summary>
@@ -71,7 +71,7 @@ internal sealed class OpsViolation(string message, Exception? inner = null) : Ex
 /// <summary>One ops-mode case: a database on simulated storage, its model, and the fault currently armed.</summary>
 internal sealed class OpsRun
 {
-    private enum Fault { None, FailFlush, FailSync, NoSpaceAtGrow, FailGrowSync }
+    private enum Fault { None, FailFlush, FailSync, NoSpaceAtGrow, FailGrow }
 
     private const long Capacity = 24L << 20;
     private static readonly string[] TreeNames = { "", "t1", "t2", "t3", "long" };
@@ -233,7 +233,7 @@ internal sealed class OpsRun
             case Fault.FailFlush: plan.FailFlushAt = _sim.FlushCalls + k; break;
             case Fault.FailSync: plan.FailSyncAt = _sim.SyncCalls + k; break;
             case Fault.NoSpaceAtGrow: plan.NoSpaceAtGrow = _sim.GrowCalls + k; plan.NoSpaceStays = _r.Next(2) == 0; break;
-            case Fault.FailGrowSync: plan.FailGrowSyncAt = _sim.GrowCalls + k; break;
+            case Fault.FailGrow: plan.FailGrowAt = _sim.GrowCalls + k; break;
         }
         _stats.Count("faults armed " + _armed);
         Step($"arm {_armed} in {k} calls");
@@ -244,13 +244,13 @@ internal sealed class OpsRun
         Fault.FailFlush => _sim.FlushCalls >= _sim.Plan.FailFlushAt,
         Fault.FailSync => _sim.SyncCalls >= _sim.Plan.FailSyncAt,
         Fault.NoSpaceAtGrow => _sim.GrowCalls >= _sim.Plan.NoSpaceAtGrow,
-        Fault.FailGrowSync => _sim.GrowCalls >= _sim.Plan.FailGrowSyncAt,
+        Fault.FailGrow => _sim.GrowCalls >= _sim.Plan.FailGrowAt,
         _ => false,
     };
 
     private void Disarm()
     {
-        _sim.Plan.FailFlushAt = _sim.Plan.FailSyncAt = _sim.Plan.NoSpaceAtGrow = _sim.Plan.FailGrowSyncAt = 0;
+        _sim.Plan.FailFlushAt = _sim.Plan.FailSyncAt = _sim.Plan.NoSpaceAtGrow = _sim.Plan.FailGrowAt = 0;
         _sim.Plan.NoSpaceStays = false;
         _armed = Fault.None;
     }

@@ -27,8 +27,9 @@ public sealed class FaultPlan
     public long NoSpaceAtGrow { get; set; }
     /// <summary>ENOSPC from <see cref="NoSpaceAtGrow"/> on, not only at that call.</summary>
     public bool NoSpaceStays { get; set; }
-    /// <summary>Fail the fsync inside file growth at this grow call with EIO; 0 never.</summary>
-    public long FailGrowSyncAt { get; set; }
+    /// <summary>Fail file growth at this grow call with EIO (the allocation's I/O failed); 0 never. The file is left
+    /// at its old length, as <see cref="IStorage.Grow"/> promises.</summary>
+    public long FailGrowAt { get; set; }
     /// <summary>A failed sync loses every dirty sector of its range (written off as clean, never written) instead of a random mix.</summary>
     public bool FailureLosesAll { get; set; }
 }
@@ -53,7 +54,9 @@ public enum CrashKind
 /// <remarks>
 /// Modelled: spontaneous writeback of any dirty sector at any sync point; msync that makes only its range durable;
 /// sync_file_range that writes any subset of its range's dirty sectors (or none) and promises nothing; fdatasync
-/// and fsync of everything, and the length; growth durable only through fsync; power loss at sector granularity (persist, drop or
+/// and fsync of everything, and the length; growth that allocates but syncs nothing, its length made durable by the
+/// next fdatasync or fsync, or at any sync point by the file system's own journal commit (while the length is not
+/// durable, no sector past it reaches the disk); power loss at sector granularity (persist, drop or
 /// garbage); process kill (page cache survives); injected EIO and ENOSPC, after which the affected sectors are in
 /// a random state.
 /// </remarks>
@@ -125,11 +128,17 @@ internal sealed unsafe class SimulatedStorage : IStorage
     {
         if (_crashed) throw new SimulatedCrashException(SyncPoints, operation + " after the crash");
         SyncPoints++;
-        if (_rng.NextDouble() < Plan.WritebackProbability) WriteBackRandomly(0, _liveLength, 0.5);
+        if (_rng.NextDouble() < Plan.WritebackProbability)
+        {
+            // The file system commits its journal when it likes: a grown length may become durable at any time.
+            if (_durableLength < _liveLength && _rng.Next(2) == 0) _durableLength = _liveLength;
+            WriteBackRandomly(0, _liveLength, 0.5);
+        }
         if (Plan.CrashAt == SyncPoints)
         {
             _crashed = true;
-            // The call was under way: part of its effect may have happened.
+            // The call was under way: part of its effect may have happened. Whether a pending length got through
+            // too is decided when the crash is resolved (AfterCrash).
             WriteBackRandomly(0, _liveLength, 0.5);
             throw new SimulatedCrashException(SyncPoints, operation);
         }
@@ -194,18 +203,12 @@ internal sealed unsafe class SimulatedStorage : IStorage
         bool fits = DeviceBytes == 0 || newLength <= DeviceBytes;
         GrowRequests.Add((newLength, fits));
         if (!fits) throw new DatabaseFullException($"simulated ENOSPC: the device holds {DeviceBytes} bytes");
-        // The new range reads as zeros, in the cache and on disk (fallocate allocates zeroed blocks).
+        if (Plan.FailGrowAt == call) throw new StorageFailedException("simulated EIO from posix_fallocate", 5);
+        // The new range reads as zeros, in the cache and on disk (fallocate allocates zeroed blocks). No sync: the
+        // length on disk stays old until a sync or a journal commit (SyncPoint) makes it durable.
         Live.Slice((int)_liveLength, (int)(newLength - _liveLength)).Clear();
         _durable.AsSpan((int)_durableLength, (int)(newLength - _durableLength)).Clear();
         _liveLength = newLength;
-        if (Plan.FailGrowSyncAt == call)
-        {
-            FailRange(0, _liveLength);
-            if (_rng.Next(2) == 0) _durableLength = newLength;
-            throw new StorageFailedException("simulated EIO from fsync after growth", 5);
-        }
-        Persist(0, _liveLength); // fsync: every dirty byte, and the new length
-        _durableLength = newLength;
     }
 
     public void VerifyLength() { }
@@ -241,6 +244,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
             throw new StorageFailedException("simulated EIO from msync", 5);
         }
         Persist(offset, end);
+        _durableLength = _liveLength; // on Linux msync(MS_SYNC) is the file system's fdatasync of the range: the size too
     }
 
     /// <summary>
@@ -299,21 +303,32 @@ internal sealed unsafe class SimulatedStorage : IStorage
             if (!IsLost(s)) Persist(s);
     }
 
-    /// <summary>Sectors that differ between the live and the durable image.</summary>
+    /// <summary>
+    /// Sectors that differ between the live and the durable image, in order; those at or past
+    /// <see cref="DurableLength"/> reach the disk only if the pending length does.
+    /// </summary>
     public List<long> DirtySectors()
     {
         var dirty = new List<long>();
-        long to = Math.Min(_liveLength, _durableLength);
-        for (long s = 0; s < to; s += SectorSize) if (IsDirty(s)) dirty.Add(s);
+        for (long s = 0; s < _liveLength; s += SectorSize) if (IsDirty(s)) dirty.Add(s);
         return dirty;
     }
+
+    /// <summary>The file length on disk: what a power loss now would leave (unless a pending length gets through).</summary>
+    public long DurableLength => _durableLength;
+
+    /// <summary>Whether the file is longer than its durable length (a growth no sync has made durable yet).</summary>
+    public bool LengthPending => _durableLength < _liveLength;
 
     /// <summary>
     /// The storage the next run of the program sees after a crash of <paramref name="kind"/>. For power loss,
     /// <paramref name="persist"/> decides per dirty sector (by index into <see cref="DirtySectors"/>) whether it
-    /// reached the disk; null means random. The returned storage has a fresh fault plan.
+    /// reached the disk; null means random. <paramref name="lengthReached"/> decides whether a pending grown length
+    /// reached the disk (the file system's journal commit was under way; null: random); if it did not, no sector past
+    /// the old length counts, and if it did, the part of the new range no sector reached reads as zeros. The
+    /// returned storage has a fresh fault plan.
     /// </summary>
-    public SimulatedStorage AfterCrash(CrashKind kind, int seed, Func<int, bool>? persist = null)
+    public SimulatedStorage AfterCrash(CrashKind kind, int seed, Func<int, bool>? persist = null, bool? lengthReached = null)
     {
         var live = Live.Slice(0, (int)_liveLength).ToArray();
         if (kind == CrashKind.ProcessKill)
@@ -325,15 +340,17 @@ internal sealed unsafe class SimulatedStorage : IStorage
         }
         var disk = (byte[])_durable.Clone();
         var rng = new Random(seed);
+        long length = LengthPending && (lengthReached ?? rng.Next(2) == 0) ? _liveLength : _durableLength;
         var dirty = DirtySectors();
         for (int i = 0; i < dirty.Count; i++)
         {
             long s = dirty[i];
             bool keep = persist?.Invoke(i) ?? rng.Next(2) == 0;
+            if (s >= length) continue;
             if (kind == CrashKind.PowerLossWithGarbage && rng.Next(8) == 0) rng.NextBytes(disk.AsSpan((int)s, SectorSize));
             else if (keep) live.AsSpan((int)s, SectorSize).CopyTo(disk.AsSpan((int)s, SectorSize));
         }
-        return new SimulatedStorage(Capacity, seed, disk, _durableLength, disk, _durableLength);
+        return new SimulatedStorage(Capacity, seed, disk, length, disk, length);
     }
 
     /// <summary>A copy with the same live and durable state (for trying several futures from one point).</summary>

@@ -4,8 +4,8 @@ using Xunit;
 namespace MmapKv.Tests;
 
 /// <summary>
-/// One test per I/O error path, on the simulated store: EIO from msync (data and meta), fsync (open and growth),
-/// and ENOSPC from fallocate. A failed sync poisons writes until reopen; reads keep working; nothing committed
+/// One test per I/O error path, on the simulated store: EIO from msync (data and meta), fsync (open), and EIO and
+/// ENOSPC from fallocate. A failed sync poisons writes until reopen; reads keep working; nothing committed
 /// before the failure is lost; running out of space aborts only the transaction that needed it.
 /// </summary>
 public class IoFaultTests
@@ -137,11 +137,12 @@ public class IoFaultTests
         AssertRecovers(sim, CrashKind.PowerLoss);
     }
 
+    /// <summary>An I/O error (not a full disk) from the allocation says the device is failing: writes stop until reopen (D2).</summary>
     [Fact]
-    public void Grow_FsyncFails_ThrowsStorageFailedAndPoisons()
+    public void Grow_AllocationFailsWithEio_ThrowsStorageFailedAndPoisons()
     {
         var (sim, db) = OpenWithData();
-        sim.Plan = new FaultPlan { FailGrowSyncAt = sim.GrowCalls + 1, WritebackProbability = 0 };
+        sim.Plan = new FaultPlan { FailGrowAt = sim.GrowCalls + 1, WritebackProbability = 0 };
         var tx = db.BeginWrite();
         Assert.Throws<StorageFailedException>(() =>
         {

@@ -9,8 +9,10 @@ namespace MmapKv.Storage;
 /// Invariants every implementation keeps:
 /// <list type="number">
 /// <item>S1: <see cref="Base"/> never changes while the storage is open (no remap), so spans into the map stay valid.</item>
-/// <item>S2: after <see cref="Grow"/> returns, the new length is durable and its blocks are allocated, so writes
-/// through the map below <see cref="Length"/> cannot fail for lack of space.</item>
+/// <item>S2: after <see cref="Grow"/> returns, the new blocks are allocated, so writes through the map below
+/// <see cref="Length"/> cannot fail for lack of space. The new length becomes durable with the next
+/// <see cref="SyncData"/> or <see cref="Sync"/> (S5), or earlier at the OS's choice; until then a crash may leave the
+/// file at its old length (docs/durability.md §5.1).</item>
 /// <item>S3: after <see cref="Flush"/> returns, the given range is durable. Nothing else is promised about order:
 /// any other dirty byte may reach the disk earlier or later.</item>
 /// <item>S4: a failed <see cref="Flush"/>, <see cref="StartWriteback"/>, <see cref="SyncData"/> or <see cref="Sync"/>
@@ -34,7 +36,7 @@ internal unsafe interface IStorage : IDisposable
     /// <summary>Whether the map is read-only.</summary>
     bool IsReadOnly { get; }
 
-    /// <summary>Extends the file to <paramref name="newLength"/> with allocated blocks, then makes the length durable.</summary>
+    /// <summary>Extends the file to <paramref name="newLength"/> with allocated blocks; the length is durable only after the next sync (S2).</summary>
     /// <exception cref="DatabaseFullException">The disk is full or the capacity is reached. The file is unchanged in meaning.</exception>
     void Grow(long newLength);
 

@@ -170,8 +170,8 @@ internal sealed unsafe class UnixMappedFile : IStorage
                 throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Libc.Describe(rc)}");
             throw new StorageFailedException($"{(IsMac ? "F_PREALLOCATE" : "posix_fallocate")} failed on {_path}: {Libc.Describe(rc)}", rc);
         }
-        // The new length must be durable before any meta page can reference pages in it.
-        if (FsyncDurable() != 0) throw Failure(FsyncName);
+        // No fsync here (S2): the commit's own fdatasync makes the new length durable together with the pages and
+        // the meta that use it, and a meta on disk whose page count passes the length on disk is refused (M2).
         Volatile.Write(ref _length, newLength);
     }
 

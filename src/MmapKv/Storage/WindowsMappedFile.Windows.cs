@@ -14,8 +14,8 @@ namespace MmapKv.Storage;
 /// <list type="bullet">
 /// <item>S1: the range never moves; growth adds views after the last one and never unmaps any.</item>
 /// <item>S2: the file is extended with its clusters allocated (<c>FileAllocationInfo</c>, then
-/// <c>FileEndOfFileInfo</c>) after a free-space check, and flushed (<c>FlushFileBuffers</c>), before the view over
-/// the new part is mapped; no page past the file's end is ever mapped, so no access can raise
+/// <c>FileEndOfFileInfo</c>) after a free-space check, before the view over the new part is mapped (the commit's
+/// <c>FlushFileBuffers</c> makes the length durable); no page past the file's end is ever mapped, so no access can raise
 /// <c>EXCEPTION_IN_PAGE_ERROR</c> for lack of space. Lengths are rounded up to the allocation granularity (64 KiB),
 /// where views must start, except at the capacity.</item>
 /// <item>S3 and S5: <see cref="Flush"/> is <c>FlushViewOfFile</c> over the range and then <c>FlushFileBuffers</c>;
@@ -164,8 +164,8 @@ internal sealed unsafe class WindowsMappedFile : IStorage
         error is ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL or ERROR_DISK_QUOTA_EXCEEDED;
 
     /// <summary>
-    /// Extends the file to <paramref name="newLength"/> with its space allocated, then makes the length durable.
-    /// On failure the file is cut back to its old length and nothing is mapped.
+    /// Extends the file to <paramref name="newLength"/> with its space allocated. The length becomes durable with the
+    /// commit's FlushFileBuffers (S2). On failure the file is cut back to its old length and nothing is mapped.
     /// </summary>
     private void ExtendFile(long newLength)
     {
@@ -186,8 +186,6 @@ internal sealed unsafe class WindowsMappedFile : IStorage
                 throw new DatabaseFullException($"No space to grow {_path} to {newLength} bytes: {Describe(error)}");
             throw new StorageFailedException($"Extending {_path} to {newLength} bytes failed: {Describe(error)}", error);
         }
-        // The new length must be durable before any meta page can reference pages in it.
-        if (!FlushFileBuffers(_file)) throw Failure("FlushFileBuffers");
     }
 
     /// <summary>

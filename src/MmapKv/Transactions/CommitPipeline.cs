@@ -338,9 +338,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
     }
 
     /// <summary>
-    /// D2 for failures outside a flush: an fsync that failed while growing the file may have dropped dirty pages
-    /// of commits not yet flushed (the kernel can mark them clean), so nothing written since the last durable
-    /// meta can be trusted to reach the disk. Running out of space is not such a failure.
+    /// D2 for failures outside a flush: an I/O error while growing the file (an EIO from the allocation) says the
+    /// device is failing, so nothing written since the last durable meta is trusted to reach the disk. Running out of
+    /// space is not such a failure.
     /// </summary>
     public void PoisonIfStorageFailed(Exception e)
     {
@@ -348,9 +348,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
     }
 
     /// <summary>
-    /// Grows the file under the flush lock. The fsync inside growth can be the call that reports a writeback
-    /// error for pages of a batch being flushed (Linux reports such an error once per open file), so growth and
-    /// flushes must not overlap, and a failure poisons the pipeline before any flush can run again (D2).
+    /// Grows the file under the flush lock, so that growth never overlaps a flush (the Windows backend adds a view
+    /// that a flush walks), and a storage failure poisons the pipeline before any flush can run again (D2, G2).
+    /// Growth issues no sync: the next flush makes the new length durable with the meta that uses it (S2, §5.1).
     /// </summary>
     public void Grow(long newLength)
     {
