@@ -131,7 +131,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         if (_rng.NextDouble() < Plan.WritebackProbability)
         {
             // The file system commits its journal when it likes: a grown length may become durable at any time.
-            if (_durableLength < _liveLength && _rng.Next(2) == 0) _durableLength = _liveLength;
+            if (LengthPending && _rng.Next(2) == 0) _durableLength = _liveLength;
             WriteBackRandomly(0, _liveLength, 0.5);
         }
         if (Plan.CrashAt == SyncPoints)
