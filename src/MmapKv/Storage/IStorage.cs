@@ -64,10 +64,10 @@ internal unsafe interface IStorage : IDisposable
     void Flush(long offset, long length);
 
     /// <summary>
-    /// Starts writing back the dirty pages of the byte range without waiting and without a device cache flush
-    /// (Linux: <c>sync_file_range(SYNC_FILE_RANGE_WRITE)</c>), so that the <see cref="SyncData"/> that follows finds
-    /// the I/O under way. Where there is no such call, the range is written back synchronously (msync), which
-    /// writes the data but, on macOS, does not flush the drive cache either (docs/durability.md §9 A5).
+    /// Hands the dirty pages of the byte range to the <see cref="SyncData"/> that follows, without a device cache
+    /// flush; it promises nothing by itself (S5). Linux: nothing, since fdatasync writes back every dirty page of the
+    /// file, mapped ones included. macOS: msync of the range, which writes the data but does not flush the drive
+    /// cache (docs/durability.md §9 A5). Windows: <c>FlushViewOfFile</c>, which FlushFileBuffers needs (§13.3).
     /// </summary>
     void StartWriteback(long offset, long length);
 

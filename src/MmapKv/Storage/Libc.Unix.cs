@@ -43,10 +43,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int Fdatasync(int fd);
 
-    /// <summary>Linux only. Starts writeback of a byte range of the file without waiting and without a device flush.</summary>
-    [LibraryImport(Lib, EntryPoint = "sync_file_range", SetLastError = true)]
-    public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
-
     [LibraryImport(Lib, EntryPoint = "ftruncate", SetLastError = true)]
     public static partial int Ftruncate(int fd, long length);
 
@@ -153,7 +149,6 @@ internal static unsafe partial class Libc
         public static readonly int MAP_ANONYMOUS = IsMac ? 0x1000 : 0x20;
         public const int MADV_DONTNEED = 4;          // the same value on Linux and macOS
         public static readonly int MS_SYNC = IsMac ? 0x10 : 4;
-        public const uint SYNC_FILE_RANGE_WRITE = 2;
         public const int MADV_RANDOM = 1;
         public const int LOCK_SH = 1;
         public const int LOCK_EX = 2;
