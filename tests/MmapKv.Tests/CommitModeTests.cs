@@ -30,6 +30,42 @@ public class CommitModeTests(ITestOutputHelper output)
         Assert.Equal(threads * perThread, db.GetStats().Main.Entries);
     }
 
+    /// <summary>
+    /// Synchronous Immediate committers on their own threads, in a loop (the shape group commit's gathering waits
+    /// for, CommitPipeline.Gather): fewer flushes than commits, every commit durable on return, nothing lost.
+    /// </summary>
+    [Fact]
+    public void GroupCommit_SynchronousCommittersInALoopShareFlushes()
+    {
+        using var dir = new TempDir();
+        using var db = KvDatabase.Open(dir.File());
+        const int threads = 4, perThread = 200;
+        long flushesBefore = db.Pipeline.FlushCount;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            try
+            {
+                for (int i = 0; i < perThread; i++)
+                {
+                    using var tx = db.BeginWrite();
+                    tx.Put(Bytes.Of($"t{t}:{i:D5}"), Bytes.Of("v"));
+                    long id = tx.TxnId;
+                    tx.Commit(Durability.Immediate);
+                    if (db.DurableTxnId < id) throw new Xunit.Sdk.XunitException($"commit {id} returned before it was durable");
+                }
+            }
+            catch (Exception e) { failures.Enqueue(e); }
+        })).ToArray();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        Assert.Empty(failures);
+        long flushes = db.Pipeline.FlushCount - flushesBefore;
+        output.WriteLine($"{threads * perThread} commits, {flushes} flushes, {(double)threads * perThread / flushes:F2} commits per flush");
+        Assert.True(flushes < threads * perThread, $"{flushes} flushes for {threads * perThread} commits: no grouping");
+        Assert.Equal(threads * perThread, db.GetStats().Main.Entries);
+    }
+
     /// <summary>CommitAsync never blocks a thread-pool thread in msync: flushes for async waiters run on the flusher thread.</summary>
     [Fact]
     public async Task CommitAsync_FlushesOffTheThreadPool()

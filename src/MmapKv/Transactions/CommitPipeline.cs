@@ -28,7 +28,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
 {
     private readonly IStorage _storage;
     private readonly int _pageSize;
-    private readonly object _gate = new();          // guards the seven fields below; waiters wait on it
+    // Guards _leading, _wanted, _ranges, _latest, _hasPending, _latestTxn, the pending counts, _lastBatch and
+    // _committers (_pendingCommits is also read without it, as a hint); waiters wait on it.
+    private readonly object _gate = new();
     private bool _leading;                           // a committer is leading flushes (group commit)
     private long _wanted;                            // the newest txn any committer waits for
     private List<(long First, long Pages)> _ranges = new();
@@ -43,6 +45,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
     private bool _hasPending;
     private long _latestTxn;                         // newest commit handed over, flushed or not
     private long _pendingPages;                      // pages in _ranges
+    private int _pendingCommits;                     // commits in _ranges (Gather reads it without the gate)
+    private int _lastBatch;                          // commits the last flush took
+    private readonly RecentCommitters _committers = new();
     private readonly SemaphoreSlim _flushLock = new(1, 1);
     private long _flushCount;
     private long _durableTxn;
@@ -180,6 +185,7 @@ internal sealed unsafe class CommitPipeline : IDisposable
         {
             _ranges.AddRange(ranges);
             foreach (var r in ranges) _pendingPages += r.Pages;
+            _pendingCommits++;
             _latest = meta;
             _hasPending = true;
             _latestTxn = meta.TxnId;
@@ -198,6 +204,7 @@ internal sealed unsafe class CommitPipeline : IDisposable
             lock (_gate)
             {
                 if (txnId > _wanted) _wanted = txnId;
+                _committers.Note(Stopwatch.GetTimestamp());
                 while (true)
                 {
                     if (DurableTxn >= txnId) return;
@@ -255,19 +262,25 @@ internal sealed unsafe class CommitPipeline : IDisposable
     }
 
     /// <summary>
-    /// Group commit's gathering step: a committer that starts to lead while another thread of this process is inside a
-    /// write transaction yields, for at most half a typical flush (and 2 ms), until no write transaction is open, so
-    /// that the commits being made join this flush instead of waiting for the next one. A lone committer (no open
-    /// write transaction) flushes at once. Yielding, not sleeping: the wait is shorter than a timer tick, and on a
-    /// busy machine yielding is what lets the other writer finish.
+    /// Group commit's gathering step (docs/durability.md §3.5). A committer that starts to lead yields, for at most
+    /// half a typical flush (and 2 ms), while a write transaction of this process is open, or while fewer commits are
+    /// queued than the threads that lately waited for a durable commit (<see cref="RecentCommitters"/>; counted only
+    /// when the last flush took more than one commit), so that the commits being made join this flush instead of
+    /// waiting for the next one. A thread a flush released is in neither a write transaction nor a wait while it
+    /// prepares its next commit; without the count, closed-loop committers split into two batches that alternate.
+    /// A lone committer, and committers whose commits do not overlap, flush at once. Yielding, not sleeping: the
+    /// wait is shorter than a timer tick, and on a busy machine yielding is what lets the other writers run.
     /// </summary>
     private void Gather()
     {
         var busy = WriterBusy;
-        if (busy is null || !busy()) return;
-        long budget = Math.Min(_flushTicks / 2, Stopwatch.Frequency / 500);
-        long deadline = Stopwatch.GetTimestamp() + budget;
-        while (busy() && Stopwatch.GetTimestamp() < deadline) Thread.Yield();
+        long now = Stopwatch.GetTimestamp();
+        int expected;
+        lock (_gate) expected = _lastBatch > 1 ? _committers.CountSince(now - RecentCommitters.Window(_flushTicks)) : 1;
+        if (expected <= 1 && (busy is null || !busy())) return;
+        long deadline = now + Math.Min(_flushTicks / 2, Stopwatch.Frequency / 500);
+        while (((busy is not null && busy()) || Volatile.Read(ref _pendingCommits) < expected) && Stopwatch.GetTimestamp() < deadline)
+            Thread.Yield();
     }
 
     // Async waiters are served by one dedicated flusher thread, so no thread-pool thread ever blocks in msync.
@@ -409,6 +422,8 @@ internal sealed unsafe class CommitPipeline : IDisposable
             Volatile.Write(ref _flushedTxn, meta.TxnId);
             _hasPending = false;
             _pendingPages = 0;
+            _lastBatch = _pendingCommits;
+            _pendingCommits = 0;
         }
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (shared is not null)
