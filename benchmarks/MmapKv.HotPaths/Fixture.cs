@@ -18,7 +18,7 @@ internal sealed class Fixture : IDisposable
     /// <summary>A fixed random order of the keys, so lookups miss the CPU caches as they would in use.</summary>
     public int[] Order { get; } = new int[Count];
 
-    public Fixture(Durability durability, bool exclusive = false)
+    public Fixture(Durability durability, bool exclusive = false, bool verifyChecksums = false)
     {
         var rng = new Random(20250101);
         rng.NextBytes(Keys);
@@ -27,7 +27,7 @@ internal sealed class Fixture : IDisposable
         rng.Shuffle(Order);
         _dir = Path.Combine(Path.GetTempPath(), "mmapkv-hotpaths-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dir);
-        Db = KvDatabase.Open(Path.Combine(_dir, "bench.mkv"), new KvOptions { MaxSize = 4L << 30, Durability = durability, Exclusive = exclusive });
+        Db = KvDatabase.Open(Path.Combine(_dir, "bench.mkv"), new KvOptions { MaxSize = 4L << 30, Durability = durability, Exclusive = exclusive, VerifyChecksums = verifyChecksums });
         using var w = Db.BeginWrite();
         for (int i = 0; i < Count; i++) w.Put(Key(i), Value(i));
         w.Commit(Durability.Immediate);
