@@ -94,6 +94,7 @@ internal sealed unsafe class CommitPipeline : IDisposable
             {
                 _ranges.Clear();
                 _pendingPages = 0;
+                _pendingCommits = 0;
                 _hasPending = false;
                 _latestTxn = Math.Max(_latestTxn, txnId);
                 _durableSlot = slot;
