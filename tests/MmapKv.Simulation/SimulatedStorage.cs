@@ -53,7 +53,7 @@ public enum CrashKind
 /// </summary>
 /// <remarks>
 /// Modelled: spontaneous writeback of any dirty sector at any sync point; msync that makes only its range durable;
-/// sync_file_range that writes any subset of its range's dirty sectors (or none) and promises nothing; fdatasync
+/// StartWriteback that writes any subset of its range's dirty sectors (or none) and promises nothing; fdatasync
 /// and fsync of everything, and the length; growth that allocates but syncs nothing, its length made durable by the
 /// next fdatasync or fsync, or at any sync point by the file system's own journal commit (while the length is not
 /// durable, no sector past it reaches the disk); power loss at sector granularity (persist, drop or
@@ -93,7 +93,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     public long FlushCalls => _flushCalls;
     /// <summary>fdatasync calls made so far: one per one-flush commit, two per ordered commit.</summary>
     public long SyncDataCalls => _syncDataCalls;
-    /// <summary>sync_file_range calls made so far.</summary>
+    /// <summary>StartWriteback calls made so far.</summary>
     public long WritebackCalls => _writebackCalls;
     private long _syncDataCalls, _writebackCalls;
     public long SyncCalls => _syncCalls;
@@ -248,13 +248,13 @@ internal sealed unsafe class SimulatedStorage : IStorage
     }
 
     /// <summary>
-    /// sync_file_range(WRITE): the kernel starts writing the range's dirty sectors; by the next sync point any subset
-    /// of them may be on disk, all or none. Nothing is promised, so a crash right after it (the next sync point)
-    /// sees the meta and the pages written back independently.
+    /// StartWriteback, as any platform may do it (nothing on Linux, msync on macOS, FlushViewOfFile on Windows): by
+    /// the next sync point any subset of the range's dirty sectors may be on disk, all or none. Nothing is promised,
+    /// so a crash right after it (the next sync point) sees the meta and the pages written back independently.
     /// </summary>
     public void StartWriteback(long offset, long length)
     {
-        SyncPoint("sync_file_range");
+        SyncPoint("StartWriteback");
         _writebackCalls++;
         double p = _rng.Next(3) switch { 0 => 0, 1 => 1, _ => 0.5 };
         WriteBackRandomly(offset, offset + length, p);

@@ -30,7 +30,7 @@ public class FailedFlushTests
         }
         public void StartWriteback(long offset, long length)
         {
-            if (FailFlush) throw new StorageFailedException("simulated sync_file_range failure", 5);
+            if (FailFlush) throw new StorageFailedException("simulated StartWriteback failure", 5);
             _inner.StartWriteback(offset, length);
         }
         public void SyncData()
