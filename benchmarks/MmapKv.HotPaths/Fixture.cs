@@ -37,6 +37,35 @@ internal sealed class Fixture : IDisposable
 
     public ReadOnlySpan<byte> Value(int i) => Values.AsSpan(i * ValueSize, ValueSize);
 
+    /// <summary>
+    /// <paramref name="batch"/> lookups of existing keys inside <paramref name="tx"/>, in <see cref="Order"/> from
+    /// <paramref name="next"/> (advanced, wrapping); returns a sum of the values' first bytes.
+    /// </summary>
+    public int GetInTransaction(in ReadTransaction tx, ref int next, int batch)
+    {
+        int sum = 0, at = next;
+        for (int k = 0; k < batch; k++)
+        {
+            tx.TryGet(Key(Order[at]), out var v);
+            sum += v[0];
+            if (++at == Count) at = 0;
+        }
+        next = at;
+        return sum;
+    }
+
+    /// <summary>As <see cref="GetInTransaction"/>, each lookup in a read transaction of its own.</summary>
+    public int GetEachInOwnTransaction(ref int next, int batch)
+    {
+        int sum = 0;
+        for (int k = 0; k < batch; k++)
+        {
+            using var tx = Db.BeginRead();
+            sum += GetInTransaction(tx, ref next, 1);
+        }
+        return sum;
+    }
+
     public void Dispose()
     {
         Db.Dispose();

@@ -34,18 +34,7 @@ public class ReadPaths
 
     /// <summary>A lookup of an existing key, in random key order.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
-    public int Get()
-    {
-        int sum = 0, at = _next;
-        for (int k = 0; k < Batch; k++)
-        {
-            _tx.TryGet(_f.Key(_f.Order[at]), out var v);
-            sum += v[0];
-            if (++at == Fixture.Count) at = 0;
-        }
-        _next = at;
-        return sum;
-    }
+    public int Get() => _f.GetInTransaction(_tx, ref _next, Batch);
 
     /// <summary>A lookup of a key that is not there.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]

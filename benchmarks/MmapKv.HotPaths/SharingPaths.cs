@@ -40,19 +40,7 @@ public class SharingPaths
 
     /// <summary>A short read transaction with one random lookup, as a service's request would make.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
-    public int ReadTransactionGet()
-    {
-        int sum = 0, at = _next;
-        for (int k = 0; k < Batch; k++)
-        {
-            using var tx = _f.Db.BeginRead();
-            tx.TryGet(_f.Key(_f.Order[at]), out var v);
-            sum += v[0];
-            if (++at == Fixture.Count) at = 0;
-        }
-        _next = at;
-        return sum;
-    }
+    public int ReadTransactionGet() => _f.GetEachInOwnTransaction(ref _next, Batch);
 
     /// <summary>A one-put Deferred commit: the writer lock across processes, and the publication in the lock file.</summary>
     [Benchmark]

@@ -25,34 +25,14 @@ public class VerifyPaths
 
     /// <summary>A lookup in its own read transaction: the root-to-leaf path is verified afresh each time.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
-    public int GetInOwnTransaction()
-    {
-        int sum = 0, at = _next;
-        for (int k = 0; k < Batch; k++)
-        {
-            using var tx = _f.Db.BeginRead();
-            tx.TryGet(_f.Key(_f.Order[at]), out var v);
-            sum += v[0];
-            if (++at == Fixture.Count) at = 0;
-        }
-        _next = at;
-        return sum;
-    }
+    public int GetInOwnTransaction() => _f.GetEachInOwnTransaction(ref _next, Batch);
 
     /// <summary>Lookups in one transaction per batch of 1,000: the upper levels are verified once per batch.</summary>
     [Benchmark(OperationsPerInvoke = Batch)]
     public int GetInSharedTransaction()
     {
-        int sum = 0, at = _next;
         using var tx = _f.Db.BeginRead();
-        for (int k = 0; k < Batch; k++)
-        {
-            tx.TryGet(_f.Key(_f.Order[at]), out var v);
-            sum += v[0];
-            if (++at == Fixture.Count) at = 0;
-        }
-        _next = at;
-        return sum;
+        return _f.GetInTransaction(tx, ref _next, Batch);
     }
 
     /// <summary>A full scan of the 100,000 entries in one transaction: every leaf verified once.</summary>

@@ -152,8 +152,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
     /// <summary>
     /// Whether a write transaction of this process is open now (set by the database: its writer lock is taken). A new
     /// leader then waits a little for that commit before it flushes, so the flush covers both (<see cref="Gather"/>).
+    /// Without a database (a pipeline built by a test), never busy.
     /// </summary>
-    internal Func<bool>? WriterBusy { get; set; }
+    internal Func<bool> WriterBusy { get; set; } = static () => false;
 
     private long _flushTicks; // a moving average of one flush's duration, in Stopwatch ticks
 
@@ -278,9 +279,9 @@ internal sealed unsafe class CommitPipeline : IDisposable
         long now = Stopwatch.GetTimestamp();
         int expected;
         lock (_gate) expected = _lastBatch > 1 ? _committers.CountSince(now - RecentCommitters.Window(_flushTicks)) : 1;
-        if (expected <= 1 && (busy is null || !busy())) return;
+        if (expected <= 1 && !busy()) return;
         long deadline = now + Math.Min(_flushTicks / 2, Stopwatch.Frequency / 500);
-        while (((busy is not null && busy()) || Volatile.Read(ref _pendingCommits) < expected) && Stopwatch.GetTimestamp() < deadline)
+        while ((busy() || Volatile.Read(ref _pendingCommits) < expected) && Stopwatch.GetTimestamp() < deadline)
             Thread.Yield();
     }
 
