@@ -208,13 +208,14 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
         }
         using (tx)
         {
+            // No room to rewrite, in the edit or in the commit's own pages: the entry keeps its previous expiry.
             try
             {
                 if (!SlideInTransaction(tx, r)) return;
+                if (sync) tx.Commit(Durability.Deferred);
+                else await tx.CommitAsync(Durability.Deferred, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (DatabaseFullException) { return; } // no room to rewrite: the entry keeps its previous expiry
-            if (sync) tx.Commit(Durability.Deferred);
-            else await tx.CommitAsync(Durability.Deferred, CancellationToken.None).ConfigureAwait(false);
+            catch (DatabaseFullException) { return; }
         }
     }
 
@@ -367,8 +368,8 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
 
     /// <summary>
     /// Frees room after the file refused to grow: deletes the soonest-expiring entries (expired ones come first)
-    /// in delete-only batches of <see cref="EvictBatch"/>, which the engine's delete reserve always serves, until
-    /// at least twice the new entry or a sixteenth of the limit is freed. Each batch commits Immediate (awaited on
+    /// in delete-only batches of <see cref="EvictBatch"/>, which the engine's delete reserve normally serves (a refused
+    /// batch is retried smaller, down to 8 keys), until at least twice the new entry or a sixteenth of the limit is freed. Each batch commits Immediate (awaited on
     /// the engine's flush thread in the async path), so the freed pages are reusable at once. Returns false when
     /// there was nothing left to evict.
     /// </summary>
@@ -390,8 +391,11 @@ public sealed class MmapKvCache : IBufferDistributedCache, IDisposable
                     if (sync) tx.Commit(Durability.Immediate);
                     else await tx.CommitAsync(Durability.Immediate, CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (DatabaseFullException) when (batch > 8)
+                catch (DatabaseFullException)
                 {
+                    // Even a small delete found no room (pages still quarantined or pinned by readers): stop, and let
+                    // the caller drop the entry and log it rather than throw (SetCore's promise).
+                    if (batch <= 8) break;
                     batch /= 4;
                     continue;
                 }
