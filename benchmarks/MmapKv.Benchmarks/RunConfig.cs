@@ -24,6 +24,8 @@ internal sealed class RunConfig
     public string RepositoryRoot { get; private set; } = "";
     public int Commits { get; private set; } = 1_000;
     public int Threads { get; private set; } = 1;
+    /// <summary>--flushcount --file-from: how the database the commits go into was made (none: fresh and empty).</summary>
+    public string FileFrom { get; private set; } = "none";
     public double Seconds { get; private set; } = TwoProcess.DefaultSeconds;
 
     public bool Smoke => Mode == RunMode.Smoke;
@@ -72,6 +74,12 @@ internal sealed class RunConfig
             --scaling-sizes LIST  comma list of key counts for --scaling
             --commits C           --flushcount: one-put commits per engine (default 1,000; 0 for the baseline)
             --threads T           --flushcount: committing threads (default 1)
+            --file-from HOW       --flushcount, mmapkv only: commit into a database of --n keys that was copied
+                                  by 'cp' (File.Copy, as a user's cp would) or 'copyto' (KvDatabase.CopyTo), or
+                                  closed and then read once into a cold page cache, as a backup tool would
+                                  ('cold-read'; needs root to drop the cache), then its pages dropped again with
+                                  dd iflag=nocache ('cold-read-dropped'); also prints the bytes the commits
+                                  wrote (/proc/self/io), which large page-cache folios inflate
             --seconds S           --two-process: timed seconds per engine and direction (default 10; warm-up S/5, at most 1 s)
             --deferred            deferred commits (MmapKv Deferred, LMDB MDB_NOSYNC, SQLite synchronous=OFF,
                                   RocksDB sync=false) instead of durable ones
@@ -107,6 +115,7 @@ internal sealed class RunConfig
                 case "--seconds": c.Seconds = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--commits": c.Commits = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--threads": c.Threads = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
+                case "--file-from": c.FileFrom = Value(); break;
                 case "--n": n = ParseCount(Value()); break;
                 case "--reps": reps = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--engines": c.Engines = List(Value()); enginesGiven = true; break;
@@ -134,6 +143,10 @@ internal sealed class RunConfig
             if (!c.Durable) throw new ArgumentException("--two-process measures durable commits only; drop --deferred.");
             if (!(c.Seconds > 0 && c.Seconds <= 3600)) throw new ArgumentException("--seconds must be above 0 and at most 3600.");
         }
+        if (c.FileFrom is not ("none" or "cp" or "copyto" or "cold-read" or "cold-read-dropped"))
+            throw new ArgumentException("--file-from takes cp, copyto, cold-read, cold-read-dropped or none.");
+        if (c.FileFrom != "none" && (c.Mode != RunMode.FlushCount || c.Engines is not ["mmapkv"]))
+            throw new ArgumentException("--file-from goes with --flushcount --engines mmapkv.");
         foreach (string w in c.Selectors)
             if (!Rows.Selectors.Contains(w)) throw new ArgumentException($"Unknown workload '{w}'; known: {string.Join(", ", Rows.Selectors)}.");
 
