@@ -1,5 +1,6 @@
 using MmapKv.BTree;
 using MmapKv.Format;
+using MmapKv.Storage;
 
 namespace MmapKv;
 
@@ -29,6 +30,7 @@ public sealed partial class KvDatabase
                 using var file = new FileStream(temp, NewFileOptions(Options));
                 CopyPagesTo(file);
                 file.Flush(flushToDisk: true);
+                PageCache.Drop(file.SafeFileHandle); // synced: a database opened on the copy then writes 4 KiB pages
             }
             File.Move(temp, path, overwrite: false);
         }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Xunit;
 
@@ -5,7 +6,7 @@ namespace MmapKv.Tests;
 
 /// <summary>CopyTo: the files it creates, and compaction into a stream.</summary>
 [UnsupportedOSPlatform("windows")] // Unix permission bits; the storage backend is Unix-only too
-public class BackupTests
+public partial class BackupTests
 {
     /// <summary>
     /// The permission bits a new file gets when created with <paramref name="mode"/>: the process umask still
@@ -82,4 +83,57 @@ public class BackupTests
             Assert.Equal("tree", Bytes.Str(v));
         }
     }
+    /// <summary>
+    /// A copy written with <c>write</c> would stay in the page cache as large folios, and a database opened on it
+    /// would write whole folios for every page it changes through the map (docs/durability.md §13.1). CopyTo syncs
+    /// the copy and drops its cached pages, so none of them is resident afterwards.
+    /// </summary>
+    [Fact]
+    public void CopyTo_File_LeavesNoPageOfTheCopyInThePageCache()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "dropping a file's cached pages (posix_fadvise) is Linux's");
+        using var dir = new TempDir();
+        string path = dir.File(), copy = dir.File("copy.mkv");
+        using var db = KvDatabase.Open(path);
+        using (var tx = db.BeginWrite())
+        {
+            for (int i = 0; i < 5000; i++) tx.Put(Bytes.Of($"k{i:D5}"), new byte[100]);
+            tx.Commit();
+        }
+        db.CopyTo(copy);
+        var (resident, pages) = ResidentPages(copy);
+        Assert.True(pages > 100, $"the copy has only {pages} pages");
+        Assert.Equal(0, resident);
+        using var reopened = KvDatabase.Open(copy);
+        Assert.Equal(5000, reopened.GetStats().TotalEntries);
+    }
+
+    /// <summary>How many of the file's 4 KiB pages are in the page cache (mincore over a read-only map), and of how many.</summary>
+    private static unsafe (int Resident, int Pages) ResidentPages(string file)
+    {
+        using var handle = File.OpenHandle(file);
+        long length = RandomAccess.GetLength(handle);
+        int pages = checked((int)((length + 4095) / 4096));
+        nint map = Mmap(0, (nuint)length, 1 /* PROT_READ */, 1 /* MAP_SHARED */, (int)handle.DangerousGetHandle(), 0);
+        Assert.NotEqual(-1, map);
+        try
+        {
+            var vector = new byte[pages];
+            fixed (byte* v = vector) Assert.Equal(0, Mincore(map, (nuint)length, v));
+            return (vector.Count(b => (b & 1) != 0), pages);
+        }
+        finally
+        {
+            Munmap(map, (nuint)length);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint addr, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    private static unsafe partial int Mincore(nint addr, nuint length, byte* vector);
 }

@@ -37,6 +37,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_fallocate")]
     public static partial int PosixFallocate(int fd, long offset, long length);
 
+    /// <summary>Linux only (macOS has no posix_fadvise). Returns an error number directly; it does not set errno.</summary>
+    [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
+    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
+
     [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
 
@@ -150,6 +154,7 @@ internal static unsafe partial class Libc
         public const int MADV_DONTNEED = 4;          // the same value on Linux and macOS
         public static readonly int MS_SYNC = IsMac ? 0x10 : 4;
         public const int MADV_RANDOM = 1;
+        public const int POSIX_FADV_DONTNEED = 4;     // Linux
         public const int LOCK_SH = 1;
         public const int LOCK_EX = 2;
         public const int LOCK_NB = 4;
