@@ -179,12 +179,15 @@ public class DiskFullTests(ITestOutputHelper output)
 
     /// <summary>
     /// Under Durability.Deferred the pages a commit freed are quarantined until it is durable. A full disk must not
-    /// be reported while a flush would make them reusable: the growth path flushes and takes them.
+    /// be reported while a flush would make them reusable: the growth path flushes and takes them. And inserts are
+    /// refused only once the pages left for deletes (free, quarantined, or past the high-water mark) come down to the
+    /// delete reserve (W7), not before and not after.
     /// </summary>
     [Fact]
     public void GrowthFailure_ReclaimsQuarantinedPagesByFlushing()
     {
         var sim = FullSim(6 << 20, out var db, out int committed);
+        long reservePages = db.Growth!.ReserveBytes / PageSize;
         var deleted = new HashSet<int>();
         using (var tx = db.BeginWrite()) // delete the first quarter of the keys in key order, not yet durable
         {
@@ -194,21 +197,38 @@ public class DiskFullTests(ITestOutputHelper output)
         }
         long durable = db.DurableTxnId;
         var stats = db.GetStats();
-        // Appended at the right edge, twice as many as were deleted: more than the pool holds, so only the quarantined
-        // pages the delete freed can hold them.
-        int added = 2 * deleted.Count;
+        long pool = stats.FreePages - stats.HeldFreePages;
         output.WriteLine($"deleted {deleted.Count}; free pages {stats.FreePages}, of them held {stats.HeldFreePages}; length {sim.Length}, pages {stats.PageCount}");
         Assert.True(stats.HeldFreePages > 100);
-        using (var tx = db.BeginWrite())
+        // Appended at the right edge in Deferred batches until refused: past the pool, only the quarantined pages the
+        // delete freed can hold them.
+        const int batch = 100;
+        int added = 0;
+        Assert.Throws<DatabaseFullException>((Action)(() =>
         {
-            for (int i = 0; i < added; i++) tx.Put(EdgeKey(i), Value(i));
-            tx.Commit(Durability.Deferred);
-        }
+            while (true)
+            {
+                using var tx = db.BeginWrite();
+                for (int i = added; i < added + batch; i++) tx.Put(EdgeKey(i), Value(i));
+                tx.Commit(Durability.Deferred);
+                added += batch;
+            }
+        }));
         Assert.True(db.DurableTxnId > durable, "the growth path did not flush");
         db.Flush();
+        var after = db.GetStats();
+        long grew = (after.PageCount - after.FreePages) - (stats.PageCount - stats.FreePages);
+        long left = sim.Length / PageSize - after.PageCount + after.FreePages;
+        long perBatch = (grew * batch + added - 1) / Math.Max(1, added);
+        output.WriteLine($"added {added} in batches of {batch}: the pages in use grew by {grew} (about {perBatch} a batch); the pool held {pool}; {left} pages left for deletes, reserve {reservePages}");
+        Assert.True(grew > pool, $"the inserts took {grew} pages, which the pool's {pool} could hold: the test measured nothing");
+        Assert.InRange(left, reservePages, reservePages + 2 * perBatch + 8);
         AssertContents(db, committed, deleted);
         using (var tx = db.BeginRead())
+        {
             for (int i = 0; i < added; i++) Assert.True(tx.TryGet(EdgeKey(i), out _));
+            Assert.False(tx.TryGet(EdgeKey(added), out _)); // the refused batch left nothing
+        }
         db.Dispose();
         sim.Release();
     }

@@ -186,10 +186,18 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// Pages from the pool, else from the end of the file. When the file cannot grow, <see cref="IFileExtender"/> may
     /// reclaim quarantined pages into the pool instead, so the pool is tried again.
     /// </summary>
+    /// <remarks>
+    /// W7 (the delete reserve, docs/durability.md §5.1): a transaction that has inserted takes a page only if the
+    /// pages left for a later delete (the file past the high-water mark, the pool, the quarantine, the pages it has
+    /// freed itself) still cover the reserve; else the file must grow first, as it must for a page past the high-water
+    /// mark. Checking only growth let inserts take the pool's last pages once the file could grow no more (at
+    /// <c>MaxSize</c>, or on a full disk) after deletes had used the tail: the next delete then found no page at all.
+    /// </remarks>
     private long TakeNew(long pages)
     {
         while (true)
         {
+            if (HasInserted && !_growth.Ensure(_pageCount + pages - LeftForDeletes, deleteOnly: false)) continue;
             if (pages == 1 ? _allocator.Pool.TryTakeOne(out long id) : _allocator.Pool.TryTakeRun(pages, out id))
             {
                 for (long i = 0; i < pages; i++) _takenFromPool.Add(id + i);
@@ -203,6 +211,13 @@ internal sealed unsafe class TransactionPages : IWritablePages
             }
         }
     }
+
+    /// <summary>
+    /// Free pages below the high-water mark that a delete after this transaction could use: the pool, the quarantine,
+    /// this transaction's reusable pages, and the committed pages it freed (quarantined at its commit). So shadowing
+    /// a page costs nothing here; only pages the transaction adds to the tree count.
+    /// </summary>
+    private long LeftForDeletes => _allocator.Pool.Count + _allocator.PendingCount + _reusable.Count + _freed.Count;
 
     /// <summary>Frees one page. See W2; a page frozen by a savepoint is held instead (W6).</summary>
     public void FreePage(long id)
