@@ -74,8 +74,9 @@ internal sealed class RunConfig
             --scaling-sizes LIST  comma list of key counts for --scaling
             --commits C           --flushcount: one-put commits per engine (default 1,000; 0 for the baseline)
             --threads T           --flushcount: committing threads (default 1)
-            --file-from HOW       --flushcount, mmapkv only: commit into a database of --n keys that was copied
-                                  by 'cp' (File.Copy, as a user's cp would) or 'copyto' (KvDatabase.CopyTo), or
+            --file-from HOW       --flushcount, mmapkv only: commit into a database of --n keys that was loaded
+                                  in place and reopened ('load'), copied by 'cp' (File.Copy, as a user's cp
+                                  would) or 'copyto' (KvDatabase.CopyTo), or
                                   closed and then read once into a cold page cache, as a backup tool would
                                   ('cold-read'; needs root to drop the cache), then its pages dropped again with
                                   dd iflag=nocache ('cold-read-dropped'); also prints the bytes the commits
@@ -143,8 +144,8 @@ internal sealed class RunConfig
             if (!c.Durable) throw new ArgumentException("--two-process measures durable commits only; drop --deferred.");
             if (!(c.Seconds > 0 && c.Seconds <= 3600)) throw new ArgumentException("--seconds must be above 0 and at most 3600.");
         }
-        if (c.FileFrom is not ("none" or "cp" or "copyto" or "cold-read" or "cold-read-dropped"))
-            throw new ArgumentException("--file-from takes cp, copyto, cold-read, cold-read-dropped or none.");
+        if (c.FileFrom is not ("none" or "load" or "cp" or "copyto" or "cold-read" or "cold-read-dropped"))
+            throw new ArgumentException("--file-from takes load, cp, copyto, cold-read, cold-read-dropped or none.");
         if (c.FileFrom != "none" && (c.Mode != RunMode.FlushCount || c.Engines is not ["mmapkv"]))
             throw new ArgumentException("--file-from goes with --flushcount --engines mmapkv.");
         foreach (string w in c.Selectors)
