@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MmapKv.Storage;
 using System.Runtime.Versioning;
 using Xunit;
 
@@ -114,7 +115,7 @@ public partial class BackupTests
         using var handle = File.OpenHandle(file);
         long length = RandomAccess.GetLength(handle);
         int pages = checked((int)((length + 4095) / 4096));
-        nint map = Mmap(0, (nuint)length, 1 /* PROT_READ */, 1 /* MAP_SHARED */, (int)handle.DangerousGetHandle(), 0);
+        nint map = Libc.Mmap(0, (nuint)length, Libc.Constants.PROT_READ, Libc.Constants.MAP_SHARED, (int)handle.DangerousGetHandle(), 0);
         Assert.NotEqual(-1, map);
         try
         {
@@ -124,16 +125,11 @@ public partial class BackupTests
         }
         finally
         {
-            Munmap(map, (nuint)length);
+            Libc.Munmap(map, (nuint)length);
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static partial int Munmap(nint addr, nuint length);
-
+    /// <summary>Only this test asks which pages are resident, so the call is declared here, not in the engine's Libc.</summary>
     [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
     private static unsafe partial int Mincore(nint addr, nuint length, byte* vector);
 }

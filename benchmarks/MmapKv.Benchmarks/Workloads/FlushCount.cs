@@ -51,15 +51,16 @@ internal static class FlushCount
 
     /// <summary>
     /// Writes <paramref name="count"/> keys into a database, closes it, and leaves it where the engine opens it
-    /// (data.mkv) as <paramref name="how"/> says: as it is ('load'), copied with File.Copy, as a user's cp or restore would (the copy's
-    /// pages stay cached as the copy wrote them), or with KvDatabase.CopyTo; or in place, then the page cache dropped
-    /// and the file read once with read(), as a backup tool reading a closed database into a cold cache would
-    /// ('cold-read'), and then optionally its cached pages dropped with <c>dd iflag=nocache</c> ('cold-read-dropped').
+    /// (data.mkv) as <paramref name="how"/> says: as it is ('load'); copied with File.Copy, as a user's cp or restore
+    /// would (the copy's pages stay cached as the copy wrote them), or with KvDatabase.CopyTo; or in place, then the
+    /// page cache dropped and the file read once with read(), as a backup tool reading a closed database into a cold
+    /// cache would ('cold-read'), and then optionally its cached pages dropped with <c>dd iflag=nocache</c>
+    /// ('cold-read-dropped').
     /// </summary>
     private static void MakeFile(string how, Dataset data, long count, string dir)
     {
         string target = Path.Combine(dir, "data.mkv");
-        bool inPlace = how == "load" || how.StartsWith("cold-read", StringComparison.Ordinal);
+        bool coldRead = how.StartsWith("cold-read", StringComparison.Ordinal), inPlace = coldRead || how == "load";
         string source = inPlace ? target : Path.Combine(dir, "source.mkv");
         using (var db = KvDatabase.Open(source, new KvOptions { Exclusive = true }))
         {
@@ -71,7 +72,7 @@ internal static class FlushCount
             if (how == "copyto") db.CopyTo(target);
         }
         if (how == "cp") File.Copy(source, target);
-        if (how.StartsWith("cold-read", StringComparison.Ordinal))
+        if (coldRead)
         {
             try { File.WriteAllText("/proc/sys/vm/drop_caches", "3"); }
             catch (Exception e) when (e is UnauthorizedAccessException or IOException)

@@ -10,8 +10,9 @@ namespace MmapKv.Storage;
 /// Why: Linux caches what <c>write</c> and readahead bring in as large folios (tens of KiB to MiBs), while the map,
 /// advised random, faults 4 KiB folios. A store through a shared map dirties a whole folio, and writeback writes all
 /// of it: a database whose pages sit in large folios wrote 0.2–1.7 MB per one-put commit instead of about 24 KiB
-/// (docs/benchmarks.md, "Large folios and copies"). Dropping the pages of a synced file loses nothing (they are on the device) and costs only the copy's warmth.
-/// Only clean pages that no process maps are dropped; the call is advice, and its failure is ignored.
+/// (docs/benchmarks.md, "Large folios and copies"). Dropping the pages of a synced file loses nothing (they are on the
+/// device) and costs only the copy's warmth. Only clean pages that no process maps are dropped; the call is advice,
+/// and its failure is ignored.
 /// </remarks>
 internal static class PageCache
 {
