@@ -248,6 +248,16 @@ internal sealed unsafe class SimulatedStorage : IStorage
     }
 
     /// <summary>
+    /// Prefault changes no byte, so there is nothing to model but its contract (W8): the range lies inside the file.
+    /// A call outside it fails the run.
+    /// </summary>
+    public void Prefault(long offset, long length)
+    {
+        if (offset < 0 || length <= 0 || offset + length > _liveLength)
+            throw new InvalidOperationException($"Prefault of [{offset}, {offset + length}) outside the file's {_liveLength} bytes");
+    }
+
+    /// <summary>
     /// StartWriteback, as any platform may do it (nothing on Linux, msync on macOS, FlushViewOfFile on Windows): by
     /// the next sync point any subset of the range's dirty sectors may be on disk, all or none. Nothing is promised,
     /// so a crash right after it (the next sync point) sees the meta and the pages written back independently.

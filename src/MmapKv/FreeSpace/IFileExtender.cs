@@ -16,4 +16,12 @@ internal interface IFileExtender
     /// <param name="deleteOnly">The transaction has not inserted or overwritten anything, so it may use the delete reserve.</param>
     /// <exception cref="DatabaseFullException">No growth, reclaim or reserve can give the space.</exception>
     bool Ensure(long pageCount, bool deleteOnly);
+
+    /// <summary>
+    /// Advice: the transaction is about to write pages <c>[firstPage, firstPage + pages)</c>, past the high-water mark
+    /// of every committed state, so the file faults them in at once (W8, docs/durability.md §5.1). Pages past the
+    /// file's length are left out. Changes no byte and never throws.
+    /// </summary>
+    /// <returns>The page after the last one covered: <c>firstPage + pages</c>, or less where the file ends.</returns>
+    long Prefault(long firstPage, long pages);
 }

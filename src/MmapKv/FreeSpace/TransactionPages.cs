@@ -41,6 +41,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private long _retainUpTo; // K1: the newest persistent savepoint's id, 0 for none
     private long _startPageCount;
     private long _pageCount;
+    private long _prefaultedTo; // W8: tail pages below this need no prefault (asked for, or the first few, left to fault)
 
     // The sets below are kept from one transaction to the next (see Begin), so that in steady state a transaction
     // allocates no bookkeeping: they keep their capacity.
@@ -139,7 +140,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
         if (verifyChecksums) (_verifier ??= new PageVerifier(_isOwnWrite)).Reset(ReuseLimit);
         else _verifier = null;
         _txnId = txnId;
-        _startPageCount = _pageCount = _allocator.PageCount;
+        _startPageCount = _pageCount = _prefaultedTo = _allocator.PageCount;
     }
 
     private static void Recycle(ref HashSet<long> set)
@@ -207,9 +208,32 @@ internal sealed unsafe class TransactionPages : IWritablePages
             {
                 id = _pageCount;
                 _pageCount = id + pages;
+                if (_pageCount > _prefaultedTo) PrefaultTail(id);
                 return id;
             }
         }
+    }
+
+    /// <summary>Tail pages a transaction takes before it prefaults (W8): below this, faults stay one by one.</summary>
+    internal const long PrefaultAfter = 64;
+
+    /// <summary>The most pages past the high-water mark one prefault reaches ahead (W8): 256 KiB of 4 KiB pages.</summary>
+    internal const long PrefaultAhead = 64;
+
+    /// <summary>
+    /// W8 (docs/durability.md §5.1): a transaction that has taken many pages from the end of the file, as a load or
+    /// an append does, will take more; fault the pages it just took and the next few in with one call, instead of a
+    /// page fault for each page as the tree writer first stores into it. The window ahead is a quarter of the tail
+    /// pages taken so far, at most <see cref="PrefaultAhead"/>, so the pages faulted in but never used (they stay
+    /// past the high-water mark, and the next flush writes them back unchanged) are at most a quarter of those used,
+    /// and at most 256 KiB per transaction. A small transaction, which takes a page or two, never prefaults.
+    /// </summary>
+    private void PrefaultTail(long id)
+    {
+        long taken = _pageCount - _startPageCount;
+        if (taken < PrefaultAfter) return;
+        long from = Math.Max(id, _prefaultedTo), to = _pageCount + Math.Min(PrefaultAhead, taken / 4);
+        _prefaultedTo = _growth.Prefault(from, to - from); // at least _pageCount: the file covers the pages taken
     }
 
     /// <summary>

@@ -154,6 +154,7 @@ internal static unsafe partial class Libc
         public const int MADV_DONTNEED = 4;          // the same value on Linux and macOS
         public static readonly int MS_SYNC = IsMac ? 0x10 : 4;
         public const int MADV_RANDOM = 1;
+        public const int MADV_POPULATE_WRITE = 23;   // Linux 5.14+
         public const int POSIX_FADV_DONTNEED = 4;     // Linux
         public const int LOCK_SH = 1;
         public const int LOCK_EX = 2;

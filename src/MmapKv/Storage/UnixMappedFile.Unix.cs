@@ -13,6 +13,7 @@ internal sealed unsafe class UnixMappedFile : IStorage
 {
     private readonly string _path;
     private byte* _base;
+    private bool _noPrefault; // the kernel does not know MADV_POPULATE_WRITE
     private long _length;
     private readonly long _capacity;
     private int _fd = -1;
@@ -173,6 +174,16 @@ internal sealed unsafe class UnixMappedFile : IStorage
         // No fsync here (S2): the commit's own fdatasync makes the new length durable together with the pages and
         // the meta that use it, and a meta on disk whose page count passes the length on disk is refused (M2).
         Volatile.Write(ref _length, newLength);
+    }
+
+    public void Prefault(long offset, long length)
+    {
+        // Linux only (macOS has no such advice). A kernel before 5.14 answers EINVAL: then never again. Any other
+        // failure (ENOMEM, EINTR) leaves the pages to fault one by one, as without the call.
+        if (IsMac || _noPrefault || offset < 0 || length <= 0 || offset + length > Volatile.Read(ref _length)) return;
+        if (Libc.Madvise((nint)(_base + offset), (nuint)length, MADV_POPULATE_WRITE) != 0
+            && Marshal.GetLastPInvokeError() == EINVAL_LINUX)
+            _noPrefault = true;
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)

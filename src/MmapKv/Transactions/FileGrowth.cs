@@ -95,6 +95,14 @@ internal sealed class FileGrowth : IFileExtender
             $"of {ReserveBytes} bytes; delete in batches.", failure);
     }
 
+    /// <inheritdoc/>
+    public long Prefault(long firstPage, long pages)
+    {
+        long end = Math.Min(firstPage + pages, _storage.Length / _pageSize);
+        if (end > firstPage) _storage.Prefault(firstPage * _pageSize, (end - firstPage) * _pageSize);
+        return end;
+    }
+
     /// <summary>
     /// Flushes pending commits and moves to the pool every page whose freeing commit is now durable (R2, R2b) and that
     /// no reader can see (R1), as <c>KvDatabase.StartWriteLocked</c> does. Returns whether any page moved.
