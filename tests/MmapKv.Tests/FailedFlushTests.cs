@@ -9,42 +9,29 @@ namespace MmapKv.Tests;
 public class FailedFlushTests
 {
     /// <summary>Real mapped storage whose flushes can be made to fail, as msync does on EIO.</summary>
-    private sealed unsafe class FailingStorage : MmapKv.Storage.IStorage
+    private sealed class FailingStorage(string path, long capacity) : ForwardingStorage(path, capacity)
     {
-        private readonly MmapKv.Storage.IStorage _inner;
         public bool FailFlush;
-        public FailingStorage(string path, long capacity) =>
-            _inner = MmapKv.Storage.MappedStorage.Open(path, readOnly: false, capacity, createNew: false, 0);
-        public byte* Base => _inner.Base;
-        public long Capacity => _inner.Capacity;
-        public long Length => _inner.Length;
-        public bool IsReadOnly => false;
-        public void Grow(long newLength) => _inner.Grow(newLength);
-        public void Shrink(long newLength) => _inner.Shrink(newLength);
-        public void VerifyLength() => _inner.VerifyLength();
-        public void Write(long offset, ReadOnlySpan<byte> data) => _inner.Write(offset, data);
-        public void Flush(long offset, long length)
+        public override void Flush(long offset, long length)
         {
             if (FailFlush) throw new StorageFailedException("simulated msync failure", 5);
-            _inner.Flush(offset, length);
+            base.Flush(offset, length);
         }
-        public void StartWriteback(long offset, long length)
+        public override void StartWriteback(long offset, long length)
         {
             if (FailFlush) throw new StorageFailedException("simulated StartWriteback failure", 5);
-            _inner.StartWriteback(offset, length);
+            base.StartWriteback(offset, length);
         }
-        public void SyncData()
+        public override void SyncData()
         {
             if (FailFlush) throw new StorageFailedException("simulated fdatasync failure", 5);
-            _inner.SyncData();
+            base.SyncData();
         }
-        public void Sync()
+        public override void Sync()
         {
             if (FailFlush) throw new StorageFailedException("simulated fsync failure", 5);
-            _inner.Sync();
+            base.Sync();
         }
-        public void CloseFile() => _inner.CloseFile();
-        public void Dispose() => _inner.Dispose();
     }
 
     [Fact]

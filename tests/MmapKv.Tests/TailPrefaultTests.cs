@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using MmapKv.FreeSpace;
-using MmapKv.Storage;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -15,29 +14,14 @@ public partial class TailPrefaultTests
     private const int ValueSize = 150;
 
     /// <summary>Real mapped storage that records every prefault asked of it, and passes everything on.</summary>
-    private sealed unsafe class RecordingStorage(string path, long capacity) : IStorage
+    private sealed class RecordingStorage(string path, long capacity) : ForwardingStorage(path, capacity)
     {
-        private readonly IStorage _inner = MappedStorage.Open(path, readOnly: false, capacity, createNew: false, 0);
         public readonly List<(long Offset, long Length, long FileLength)> Prefaults = [];
-        public byte* Base => _inner.Base;
-        public long Capacity => _inner.Capacity;
-        public long Length => _inner.Length;
-        public bool IsReadOnly => false;
-        public void Grow(long newLength) => _inner.Grow(newLength);
-        public void Shrink(long newLength) => _inner.Shrink(newLength);
-        public void VerifyLength() => _inner.VerifyLength();
-        public void Write(long offset, ReadOnlySpan<byte> data) => _inner.Write(offset, data);
-        public void Prefault(long offset, long length)
+        public override void Prefault(long offset, long length)
         {
-            Prefaults.Add((offset, length, _inner.Length));
-            _inner.Prefault(offset, length);
+            Prefaults.Add((offset, length, Length));
+            base.Prefault(offset, length);
         }
-        public void Flush(long offset, long length) => _inner.Flush(offset, length);
-        public void StartWriteback(long offset, long length) => _inner.StartWriteback(offset, length);
-        public void SyncData() => _inner.SyncData();
-        public void Sync() => _inner.Sync();
-        public void CloseFile() => _inner.CloseFile();
-        public void Dispose() => _inner.Dispose();
     }
 
     private static byte[] Key(int i)
