@@ -65,7 +65,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     public const int SectorSize = 512;
 
     private byte* _live;
-    private readonly byte[] _durable;
+    private byte* _durable;
     private long _liveLength;
     private long _durableLength;
     private readonly Random _rng;
@@ -102,18 +102,20 @@ internal sealed unsafe class SimulatedStorage : IStorage
     /// <summary>Storage calls made so far: the points where a crash can be injected.</summary>
     public long SyncPoints { get; private set; }
 
-    public SimulatedStorage(long capacity, int seed) : this(capacity, seed, null, 0, null, 0) { }
+    public SimulatedStorage(long capacity, int seed) : this(capacity, seed, default, default) { }
 
-    private SimulatedStorage(long capacity, int seed, byte[]? live, long liveLength, byte[]? durable, long durableLength)
+    /// <summary>A file whose page cache holds <paramref name="live"/> and whose disk holds <paramref name="durable"/>.</summary>
+    private SimulatedStorage(long capacity, int seed, ReadOnlySpan<byte> live, ReadOnlySpan<byte> durable)
     {
         Capacity = capacity;
         _rng = new Random(seed);
-        _live = (byte*)NativeMemory.AllocZeroed((nuint)capacity);
-        _durable = new byte[capacity];
-        if (live is not null) live.AsSpan(0, (int)liveLength).CopyTo(new Span<byte>(_live, (int)liveLength));
-        if (durable is not null) durable.AsSpan(0, (int)durableLength).CopyTo(_durable);
-        _liveLength = liveLength;
-        _durableLength = durableLength;
+        // Both images from the OS, zeroed on demand: a test's file takes only the pages it writes (ZeroedImage).
+        _live = ZeroedImage.Allocate(capacity);
+        _durable = ZeroedImage.Allocate(capacity);
+        live.CopyTo(Live);
+        durable.CopyTo(Durable);
+        _liveLength = live.Length;
+        _durableLength = durable.Length;
     }
 
     public byte* Base => _live;
@@ -123,6 +125,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     public bool Crashed => _crashed;
 
     private Span<byte> Live => new(_live, (int)Capacity);
+    private Span<byte> Durable => new(_durable, (int)Capacity);
 
     private void SyncPoint(string operation)
     {
@@ -154,7 +157,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
 
     /// <summary>Dirty in the kernel's eyes: differs from the disk and was not written off as clean by a failed sync.</summary>
     private bool IsDirty(long sector) =>
-        !Live.Slice((int)sector, SectorSize).SequenceEqual(_durable.AsSpan((int)sector, SectorSize)) && !IsLost(sector);
+        !Live.Slice((int)sector, SectorSize).SequenceEqual(Durable.Slice((int)sector, SectorSize)) && !IsLost(sector);
 
     /// <summary>The OS page size: the kernel tracks dirtiness per OS page, so one store re-dirties all of it.</summary>
     public const int OsPageSize = 4096;
@@ -175,7 +178,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         return false;
     }
 
-    private void Persist(long sector) => Live.Slice((int)sector, SectorSize).CopyTo(_durable.AsSpan((int)sector, SectorSize));
+    private void Persist(long sector) => Live.Slice((int)sector, SectorSize).CopyTo(Durable.Slice((int)sector, SectorSize));
 
     /// <summary>A sync failed over a range: each dirty sector is written, left dirty, or lost (clean but unwritten).</summary>
     private void FailRange(long from, long to)
@@ -207,7 +210,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         // The new range reads as zeros, in the cache and on disk (fallocate allocates zeroed blocks). No sync: the
         // length on disk stays old until a sync or a journal commit (SyncPoint) makes it durable.
         Live.Slice((int)_liveLength, (int)(newLength - _liveLength)).Clear();
-        _durable.AsSpan((int)_durableLength, (int)(newLength - _durableLength)).Clear();
+        Durable.Slice((int)_durableLength, (int)(newLength - _durableLength)).Clear();
         _liveLength = newLength;
     }
 
@@ -306,7 +309,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         if (to <= from) return;
         if (_lost.Count == 0)
         {
-            Live.Slice((int)from, (int)(to - from)).CopyTo(_durable.AsSpan((int)from, (int)(to - from)));
+            Live.Slice((int)from, (int)(to - from)).CopyTo(Durable.Slice((int)from, (int)(to - from)));
             return;
         }
         for (long s = from / SectorSize * SectorSize; s < to; s += SectorSize)
@@ -344,11 +347,12 @@ internal sealed unsafe class SimulatedStorage : IStorage
         if (kind == CrashKind.ProcessKill)
         {
             // The kernel lives on: its page cache, and which pages it believes clean.
-            var next = new SimulatedStorage(Capacity, seed, live, _liveLength, _durable, _durableLength);
+            var next = new SimulatedStorage(Capacity, seed, live, Durable.Slice(0, (int)_durableLength));
             foreach (var (sector, content) in _lost) next._lost[sector] = content;
             return next;
         }
-        var disk = (byte[])_durable.Clone();
+        // The disk as it is, up to the longest length a crash can leave (past the durable length it reads as zeros).
+        var disk = Durable.Slice(0, (int)Math.Max(_liveLength, _durableLength)).ToArray();
         var rng = new Random(seed);
         long length = LengthPending && (lengthReached ?? rng.Next(2) == 0) ? _liveLength : _durableLength;
         var dirty = DirtySectors();
@@ -360,7 +364,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
             if (kind == CrashKind.PowerLossWithGarbage && rng.Next(8) == 0) rng.NextBytes(disk.AsSpan((int)s, SectorSize));
             else if (keep) live.AsSpan((int)s, SectorSize).CopyTo(disk.AsSpan((int)s, SectorSize));
         }
-        return new SimulatedStorage(Capacity, seed, disk, length, disk, length);
+        return new SimulatedStorage(Capacity, seed, disk.AsSpan(0, (int)length), disk.AsSpan(0, (int)length));
     }
 
     /// <summary>A copy with the same live and durable state (for trying several futures from one point).</summary>
@@ -370,7 +374,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     public void CorruptMedia(long offset, ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(Live.Slice((int)offset, bytes.Length));
-        bytes.CopyTo(_durable.AsSpan((int)offset, bytes.Length));
+        bytes.CopyTo(Durable.Slice((int)offset, bytes.Length));
     }
 
     /// <summary>The simulated file has no descriptor or lock to release.</summary>
@@ -379,13 +383,18 @@ internal sealed unsafe class SimulatedStorage : IStorage
     /// <summary>The database closing its storage leaves the images in place, so a test can reopen them.</summary>
     public void Dispose() { }
 
-    /// <summary>Frees the live image. The storage must not be used afterwards.</summary>
+    /// <summary>Frees both images. The storage must not be used afterwards.</summary>
     public void Release()
     {
         if (_live != null)
         {
-            NativeMemory.Free(_live);
+            ZeroedImage.Free(_live, Capacity);
             _live = null;
+        }
+        if (_durable != null)
+        {
+            ZeroedImage.Free(_durable, Capacity);
+            _durable = null;
         }
         GC.SuppressFinalize(this);
     }
