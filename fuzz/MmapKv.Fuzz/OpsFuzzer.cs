@@ -285,10 +285,10 @@ internal sealed class OpsRun
         if (_tx is not null)
         {
             bool ended;
-            try { _tx.Put("after-full"u8, "x"u8); ended = false; }
+            try { _tx.Value.Put("after-full"u8, "x"u8); ended = false; }
             catch (InvalidOperationException) { ended = true; } // ObjectDisposedException included
             Require(ended, $"the write transaction is still usable after DatabaseFullException in '{op}'");
-            _tx.Dispose();
+            _tx.Value.Dispose();
             _tx = null;
             _pending = null;
         }
@@ -303,7 +303,7 @@ internal sealed class OpsRun
     {
         if (_tx is not null)
         {
-            try { _tx.Dispose(); } catch (Exception) { }
+            try { _tx.Value.Dispose(); } catch (Exception) { }
             _tx = null;
         }
         SyncCommitted();
@@ -343,7 +343,7 @@ internal sealed class OpsRun
             _tx = Db.BeginWrite();
             _pending = _committed.Clone();
         }
-        return _tx;
+        return _tx.Value;
     }
 
     private KvTree? Tree(WriteTransaction tx, string name) => name.Length == 0 ? null : tx.OpenTree(name);
@@ -464,7 +464,7 @@ internal sealed class OpsRun
             {
                 if (_tx is null) break;
                 var durability = _r.Next(2) == 0 ? Durability.Immediate : Durability.Deferred;
-                var tx = _tx;
+                var tx = _tx.Value;
                 long before = Db.LastTxnId;
                 tx.Commit(durability);
                 _tx = null;

@@ -122,7 +122,7 @@ public sealed partial class KvDatabase
                 // §5.1) and its key order. A custom order's comparer is the application's, which a copy cannot call.
                 if (entry.Descriptor.Order is KeyComparer.UnboundCustom)
                     throw new InvalidOperationException($"Tree '{entry.Name}' has a custom key order; a compacting copy cannot rebuild it without its comparer. Copy without compaction.");
-                var into = new KvTree(tx, tx.OpenOrCreate(entry.Name, entry.Descriptor.IsMultimap, entry.Descriptor.IsMultimap ? null : entry.Descriptor.KeyOrder));
+                var into = tx.TreeHandle(tx.OpenOrCreate(entry.Name, entry.Descriptor.IsMultimap, entry.Descriptor.IsMultimap ? null : entry.Descriptor.KeyOrder));
                 using var c = source.OpenCursor(new TreeState(entry.Name, entry.Descriptor));
                 for (bool ok = c.First(); ok; ok = c.Next()) into.Put(CheckedKey(c.Key), c.Value);
             }

@@ -41,6 +41,8 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
 
     /// <summary>What every write transaction reuses (the tree writer's scratch); null when read-only.</summary>
     internal WriterSession? Writer { get; }
+    // Behind every WriteTransaction handle (made at the first BeginWrite, under the writer lock).
+    private WriteState? _writeState;
 
     /// <summary>The in-memory half of every commit; null when read-only.</summary>
     internal CommitBuilder? Committer { get; }
@@ -363,7 +365,8 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
             // Reuse rules R1, R2 and R2b (PageAllocator).
             _allocator!.Release(OldestReader(), Pipeline.DurableTxn, Pipeline.FlushedTxn);
             if (Options.TrackTransactions) Volatile.Write(ref _writerSite, CallSite());
-            return new WriteTransaction(this, _publisher.LatestMetaForWriter, _allocator);
+            _writeState ??= new WriteState(this);
+            return new WriteTransaction(_writeState, _writeState.Begin(_publisher.LatestMetaForWriter, _allocator));
         }
         catch
         {

@@ -10,15 +10,17 @@ using MmapKv.Pages;
 namespace MmapKv;
 
 /// <summary>
-/// The base of <see cref="WriteTransaction"/>: lookups, cursors and named trees over one consistent view. The
-/// same code serves read transactions, whose public face is the <see cref="ReadTransaction"/> handle.
-/// A transaction is not bound to a thread, but must not be used by two threads at once.
+/// The state behind a transaction handle (<see cref="ReadState"/> behind <see cref="ReadTransaction"/>,
+/// <see cref="WriteState"/> behind <see cref="WriteTransaction"/>): lookups, cursors and named trees over one
+/// consistent view. Both states are reused, one generation per transaction; every entry point takes the caller's
+/// generation (<see cref="Use(long)"/>, invariant L5). A transaction is not bound to a thread, but must not be used by
+/// two threads at once.
 /// </summary>
 /// <remarks>
 /// Spans returned by <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> and by cursors point into the memory map. They stay valid until the
 /// transaction ends; in a write transaction, also only until its next write.
 /// </remarks>
-public abstract class KvTransaction : IDisposable
+internal abstract class KvTransaction : IDisposable
 {
     /// <summary>The generation of a transaction object that is never reused (a write transaction).</summary>
     private protected const long Unpooled = 0;
@@ -34,6 +36,8 @@ public abstract class KvTransaction : IDisposable
     // trees of one use of a reused object (ReadState) from those of the next: one compare-exchange checks both that
     // the caller's generation is current (else ObjectDisposedException, L5) and that no other thread is inside (L3).
     private long _use;
+    // Set inside a use by the operation that ends its generation (EndAtExit): the use's end then retires it.
+    private bool _endAtExit;
 
     private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta, long generation = Unpooled)
     {
@@ -46,12 +50,13 @@ public abstract class KvTransaction : IDisposable
     }
 
     /// <summary>A transaction over tree states it is given (a write transaction's, which the database reuses).</summary>
-    private protected KvTransaction(KvDatabase db, long txnId, TreeState mainTree, TreeState catalogTree)
+    private protected KvTransaction(KvDatabase db, long txnId, TreeState mainTree, TreeState catalogTree, long generation = Unpooled)
     {
         Db = db;
         TxnId = txnId;
         MainTree = mainTree;
         CatalogTree = catalogTree;
+        _use = generation << 1;
         if (db.Options.DebugSpans) Guard = new SpanGuard();
     }
 
@@ -385,8 +390,31 @@ public abstract class KvTransaction : IDisposable
             _tx = tx;
             _idle = idle;
         }
-        public void Dispose() => Volatile.Write(ref _tx._use, _idle);
+        public void Dispose()
+        {
+            if (!_tx._endAtExit)
+            {
+                Volatile.Write(ref _tx._use, _idle);
+                return;
+            }
+            _tx._endAtExit = false;
+            Volatile.Write(ref _tx._use, _idle + 2); // idle in the next generation: this one's handles are stale
+            _tx.Ended();
+        }
     }
+
+    /// <summary>
+    /// Called inside a use by the operation that ends this object's current generation: when the use ends, the
+    /// generation retires (as <see cref="Retire"/> does, with no window in which another thread could enter the
+    /// ended one), and then <see cref="Ended"/> runs.
+    /// </summary>
+    private protected void EndAtExit() => _endAtExit = true;
+
+    /// <summary>Runs once a generation ended with <see cref="EndAtExit"/> has retired, on the thread that ended it.</summary>
+    private protected virtual void Ended() { }
+
+    /// <summary>Whether <paramref name="generation"/> is no longer this object's current one (it was retired).</summary>
+    private protected bool IsStale(long generation) => Volatile.Read(ref _use) >> 1 != generation;
 
     /// <summary>
     /// Ends <paramref name="generation"/> of a reused object: from here on every handle, cursor and tree of it is
@@ -409,14 +437,22 @@ public abstract class KvTransaction : IDisposable
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowUse(long seen, long generation)
     {
-        if (seen >> 1 != generation) ThrowStale();
+        if (seen >> 1 != generation)
+        {
+            if (StaleReason(generation) is { } reason) throw new InvalidOperationException(reason);
+            ThrowStale();
+        }
         ThrowConcurrentUse();
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowStale() => throw new ObjectDisposedException(ObjectName, "The transaction has ended (committed, aborted or disposed).");
 
-    private string ObjectName => IsReadOnly ? nameof(ReadTransaction) : GetType().Name;
+    private string ObjectName => IsReadOnly ? nameof(ReadTransaction) : nameof(WriteTransaction);
+
+    /// <summary>Why a retired <paramref name="generation"/> ended, when its handles should hear more than "ended"
+    /// (a write transaction aborted by a failed write); null otherwise.</summary>
+    private protected virtual string? StaleReason(long generation) => null;
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowConcurrentUse() => throw new InvalidOperationException(

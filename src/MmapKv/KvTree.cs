@@ -67,7 +67,7 @@ public sealed class KvTree
     public KvScan ScanPrefix(ReadOnlySpan<byte> prefix) => _tx.ScanPrefix(_generation, _state, prefix);
 
     /// <inheritdoc cref="WriteTransaction.Put(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
-    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Writer.Put(_state, key, value);
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Writer.Put(_generation, _state, key, value);
 
     /// <summary>Writes <paramref name="key"/> in this tree as <paramref name="mode"/> says; see
     /// <see cref="WriteTransaction.Put(ReadOnlySpan{byte}, ReadOnlySpan{byte}, PutMode)"/>.</summary>
@@ -76,7 +76,7 @@ public sealed class KvTree
     /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a <see cref="PutMode"/>.</exception>
     /// <exception cref="DatabaseFullException">The file could not grow. The transaction is aborted.</exception>
-    public bool Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, PutMode mode) => Writer.Put(_state, key, value, mode);
+    public bool Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, PutMode mode) => Writer.Put(_generation, _state, key, value, mode);
 
     /// <summary>Inserts <paramref name="key"/> into this tree if it is not there; an existing key keeps its value.
     /// See <see cref="WriteTransaction.TryAdd(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>.</summary>
@@ -84,7 +84,7 @@ public sealed class KvTree
     /// <exception cref="InvalidOperationException">The tree was opened in a read transaction.</exception>
     /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
     /// <exception cref="DatabaseFullException">The file could not grow. The transaction is aborted.</exception>
-    public bool TryAdd(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Writer.Put(_state, key, value, PutMode.InsertOnly);
+    public bool TryAdd(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Writer.Put(_generation, _state, key, value, PutMode.InsertOnly);
 
     /// <summary>
     /// Inserts or overwrites <paramref name="key"/> in this tree with a value of <paramref name="length"/> bytes, and
@@ -96,14 +96,14 @@ public sealed class KvTree
     /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="DatabaseFullException">The file could not grow. The transaction is aborted.</exception>
-    public Span<byte> Reserve(ReadOnlySpan<byte> key, int length) => Writer.Reserve(_state, key, length);
+    public Span<byte> Reserve(ReadOnlySpan<byte> key, int length) => Writer.Reserve(_generation, _state, key, length);
 
     /// <inheritdoc cref="WriteTransaction.Delete(ReadOnlySpan{byte})"/>
-    public bool Delete(ReadOnlySpan<byte> key) => Writer.Delete(_state, key);
+    public bool Delete(ReadOnlySpan<byte> key) => Writer.Delete(_generation, _state, key);
 
     /// <summary>Opens a cursor over this tree.</summary>
     public KvCursor OpenCursor() => _tx.OpenCursor(_generation, _state);
 
-    private WriteTransaction Writer => _tx as WriteTransaction
+    private WriteState Writer => _tx as WriteState
         ?? throw new InvalidOperationException("This tree was opened in a read transaction; writes need a write transaction.");
 }

@@ -14,7 +14,9 @@ namespace MmapKv;
 /// </remarks>
 public sealed class Savepoint
 {
-    internal readonly WriteTransaction Owner;
+    internal readonly WriteState Owner;
+    /// <summary>The owner's generation: the transaction that made it (the owner object serves every write transaction).</summary>
+    internal readonly long Generation;
     internal readonly TreeDescriptor MainDesc;
     internal readonly bool MainDirty;
     internal readonly CatalogChanges.Snapshot Catalog;
@@ -22,9 +24,10 @@ public sealed class Savepoint
     /// <summary>Set when a rollback to an earlier savepoint drops this one.</summary>
     internal bool Dropped;
 
-    internal Savepoint(WriteTransaction owner, int depth, in TreeDescriptor mainDesc, bool mainDirty, CatalogChanges.Snapshot catalog)
+    internal Savepoint(WriteState owner, long generation, int depth, in TreeDescriptor mainDesc, bool mainDirty, CatalogChanges.Snapshot catalog)
     {
         Owner = owner;
+        Generation = generation;
         Depth = depth;
         MainDesc = mainDesc;
         MainDirty = mainDirty;

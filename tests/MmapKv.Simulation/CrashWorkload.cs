@@ -161,12 +161,12 @@ internal static class CrashRunner
                         for (int i = 0; i < pm.Count; i++)
                         {
                             int k = (pm.FirstKey + i) % KeySpace;
-                            Put(tx!, pm.Tree, KeyFor(pm.Tree, k), Value(pm.Size, k));
+                            Put(tx!.Value, pm.Tree, KeyFor(pm.Tree, k), Value(pm.Size, k));
                         }
                         break;
                     case DeleteManyOp dm:
                         Begin();
-                        for (int i = 0; i < dm.Count; i++) Delete(tx!, dm.Tree, KeyFor(dm.Tree, (dm.FirstKey + i) % KeySpace));
+                        for (int i = 0; i < dm.Count; i++) Delete(tx!.Value, dm.Tree, KeyFor(dm.Tree, (dm.FirstKey + i) % KeySpace));
                         break;
                     case DropTreeOp dt:
                     {
@@ -216,17 +216,17 @@ internal static class CrashRunner
                     case RollbackOp rb when tx is not null && savepoints.Count > 0:
                     {
                         int at = savepoints.Count - 1 - rb.Back % savepoints.Count;
-                        tx.RollbackTo(savepoints[at].Point);
+                        tx.Value.RollbackTo(savepoints[at].Point);
                         savepoints.RemoveRange(at + 1, savepoints.Count - at - 1);
                         pending = savepoints[at].State.Clone();
-                        if (!StateModel.Read(tx).SameAs(pending))
-                            throw new InvariantViolation($"after RollbackTo the transaction shows ({StateModel.Read(tx)}), not its savepoint's state ({pending})");
+                        if (!StateModel.Read(tx.Value).SameAs(pending))
+                            throw new InvariantViolation($"after RollbackTo the transaction shows ({StateModel.Read(tx.Value)}), not its savepoint's state ({pending})");
                         break;
                     }
                     case CommitOp co when tx is not null:
                         snapshots.Add(pending!);
                         started = snapshots.Count - 1;
-                        var t = tx;
+                        var t = tx.Value;
                         tx = null;
                         savepoints.Clear();
                         t.Commit(co.Durability);
@@ -234,7 +234,7 @@ internal static class CrashRunner
                         if (co.Durability == Durability.Immediate) acked = started;
                         break;
                     case AbortOp when tx is not null:
-                        tx.Dispose();
+                        tx.Value.Dispose();
                         tx = null;
                         savepoints.Clear();
                         break;
@@ -291,7 +291,7 @@ internal static class CrashRunner
                 tx = db!.BeginWrite();
                 pending = snapshots[committed].Clone();
             }
-            return tx;
+            return tx.Value;
         }
 
         void Put(WriteTransaction w, int tree, byte[] key, byte[] value)

@@ -62,7 +62,7 @@ public class DatabaseDisposalTests
         Assert.True(reader.TryGet("big"u8, out var earlyBig));
         var cursor = reader.OpenCursor();
         Assert.True(cursor.First());
-        WriteTransaction writer = null!; // a write transaction left open, started on another thread
+        WriteTransaction writer = default; // a write transaction left open, started on another thread
         var starter = new Thread(() => writer = db.BeginWrite());
         starter.Start();
         starter.Join();

@@ -61,7 +61,7 @@ public class KeyOrderTests(ITestOutputHelper output)
         return key;
     }
 
-    private static KvTree Open(KvTransaction tx, KeyOrder order) =>
+    private static KvTree Open(WriteTransaction tx, KeyOrder order) =>
         order == KeyOrder.Custom ? tx.OpenTree("t", new LengthThenDescending()) : tx.OpenTree("t", order);
 
     private static KvTree OpenRead(ReadTransaction tx, KeyOrder order) =>

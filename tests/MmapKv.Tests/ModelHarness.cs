@@ -36,7 +36,7 @@ internal sealed class ModelHarness : IDisposable
             _tx = _db.BeginWrite();
             _pending = _committed.Copy();
         }
-        return _tx;
+        return _tx.Value;
     }
 
     private void EndTx(bool commit)
@@ -44,10 +44,10 @@ internal sealed class ModelHarness : IDisposable
         if (_tx is null) return;
         if (commit)
         {
-            _tx.Commit();
+            _tx.Value.Commit();
             _committed = _pending!;
         }
-        else _tx.Dispose();
+        else _tx.Value.Dispose();
         _tx = null;
         _pending = null;
         _savepoints.Clear();
@@ -204,12 +204,12 @@ internal sealed class ModelHarness : IDisposable
             {
                 int at = _savepoints.Count - 1 - rb.Back % _savepoints.Count;
                 var dropped = _savepoints.Skip(at + 1).Select(s => s.Point).ToList();
-                _tx.RollbackTo(_savepoints[at].Point);
+                _tx.Value.RollbackTo(_savepoints[at].Point);
                 _savepoints.RemoveRange(at + 1, _savepoints.Count - at - 1);
                 _pending = _savepoints[at].State.Copy();
-                VerifyView(WriteView(_tx), _pending, mainCount: null);
+                VerifyView(WriteView(_tx.Value), _pending, mainCount: null);
                 foreach (var d in dropped)
-                    Assert.Throws<InvalidOperationException>(() => _tx.RollbackTo(d)); // dropped by the rollback to an outer one
+                    Assert.Throws<InvalidOperationException>(() => _tx.Value.RollbackTo(d)); // dropped by the rollback to an outer one
                 break;
             }
         }
@@ -220,8 +220,8 @@ internal sealed class ModelHarness : IDisposable
     private void ExpectInTx(int tree, byte[] key)
     {
         var model = _pending!.Plain[tree];
-        var t = tree == 0 ? null : _tx!.OpenTree(TreeNames[tree]);
-        bool found = t is null ? _tx!.TryGet(key, out var v) : t.TryGet(key, out v);
+        var t = tree == 0 ? null : _tx!.Value.OpenTree(TreeNames[tree]);
+        bool found = t is null ? _tx!.Value.TryGet(key, out var v) : t.TryGet(key, out v);
         Assert.Equal(model.ContainsKey(key), found);
         if (found) Assert.True(v.SequenceEqual(model[key]), "value differs inside the write transaction");
     }
@@ -243,7 +243,7 @@ internal sealed class ModelHarness : IDisposable
     /// read transaction against the committed model.</summary>
     private void WithView(Action<View, ModelState> check)
     {
-        if (_tx is not null) check(WriteView(_tx), _pending!);
+        if (_tx is not null) check(WriteView(_tx.Value), _pending!);
         else
         {
             using var rtx = _db.BeginRead();

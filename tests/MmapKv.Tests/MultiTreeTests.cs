@@ -475,7 +475,7 @@ public class MultiTreeTests
         using (var tx = db.BeginWrite())
         {
             // Writes the raw tree beneath the multimap, as damage would.
-            var raw = new KvTree(tx, tx.FindTree("m")!);
+            var raw = tx.TreeHandle(tx.FindTree("m")!);
             var count = new byte[8];
             switch (damage)
             {

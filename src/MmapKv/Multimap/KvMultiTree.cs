@@ -222,7 +222,7 @@ public sealed class KvMultiTree
 
     private void RequireWritable()
     {
-        if (_tx is not WriteTransaction) ThrowReadOnly();
+        if (_tx is not WriteState) ThrowReadOnly();
     }
 
     private long ReadCount(ReadOnlySpan<byte> countKey)

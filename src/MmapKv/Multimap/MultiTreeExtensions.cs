@@ -6,7 +6,7 @@ namespace MmapKv;
 /// Opens multimap trees (<see cref="KvMultiTree"/>): <c>tx.OpenMultiTree(name)</c>. A multimap tree is a named tree
 /// marked as one in its descriptor (docs/format.md §5.1), so <c>OpenTree</c> on it, or <c>OpenMultiTree</c> on a
 /// plain tree, is an <see cref="InvalidOperationException"/> naming the right method. Deleting one is
-/// <see cref="WriteTransaction.DeleteTree"/>, and <see cref="KvTransaction.GetTreeNames()"/> lists both kinds.
+/// <see cref="WriteTransaction.DeleteTree"/>, and <see cref="WriteTransaction.GetTreeNames()"/> lists both kinds.
 /// </summary>
 public static class MultiTreeExtensions
 {
@@ -16,20 +16,16 @@ public static class MultiTreeExtensions
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public static KvMultiTree OpenMultiTree(this WriteTransaction tx, string name)
     {
-        ArgumentNullException.ThrowIfNull(tx);
-        return new KvMultiTree(tx, tx.OpenOrCreate(name, multimap: true), 0);
+        var tree = tx.OpenOrCreate(name, multimap: true);
+        var (state, generation) = tx.Handle;
+        return new KvMultiTree(state, tree, generation);
     }
 
     /// <summary>Opens the named multimap tree if it exists (in a write transaction, also if created in it).</summary>
     /// <exception cref="InvalidOperationException">The tree exists and is a plain tree.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public static bool TryOpenMultiTree(this KvTransaction tx, string name, [NotNullWhen(true)] out KvMultiTree? tree)
-    {
-        ArgumentNullException.ThrowIfNull(tx);
-        var state = tx.FindTree(0, name, multimap: true);
-        tree = state is null ? null : new KvMultiTree(tx, state, 0);
-        return tree is not null;
-    }
+    public static bool TryOpenMultiTree(this WriteTransaction tx, string name, [NotNullWhen(true)] out KvMultiTree? tree) =>
+        TryOpen(tx.Handle, name, out tree);
 
     /// <summary>Opens an existing multimap tree.</summary>
     /// <exception cref="KeyNotFoundException">No tree has that name in this snapshot.</exception>
@@ -41,26 +37,23 @@ public static class MultiTreeExtensions
     /// <summary>Opens the named multimap tree if it exists.</summary>
     /// <exception cref="InvalidOperationException">The tree exists and is a plain tree.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public static bool TryOpenMultiTree(this ReadTransaction tx, string name, [NotNullWhen(true)] out KvMultiTree? tree)
+    public static bool TryOpenMultiTree(this ReadTransaction tx, string name, [NotNullWhen(true)] out KvMultiTree? tree) =>
+        TryOpen(tx.Handle, name, out tree);
+
+    private static bool TryOpen((KvTransaction State, long Generation) handle, string name, [NotNullWhen(true)] out KvMultiTree? tree)
     {
-        var (state, generation) = tx.Handle;
-        var found = state.FindTree(generation, name, multimap: true);
-        tree = found is null ? null : new KvMultiTree(state, found, generation);
+        var found = handle.State.FindTree(handle.Generation, name, multimap: true);
+        tree = found is null ? null : new KvMultiTree(handle.State, found, handle.Generation);
         return tree is not null;
     }
 
     /// <summary>Whether the named tree exists and is a multimap tree (false for a plain tree or no tree).</summary>
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public static bool IsMultiTree(this KvTransaction tx, string name)
-    {
-        ArgumentNullException.ThrowIfNull(tx);
-        return tx.FindTree(0, name, multimap: null) is { Desc.IsMultimap: true };
-    }
+    public static bool IsMultiTree(this WriteTransaction tx, string name) => IsMulti(tx.Handle, name);
 
-    /// <inheritdoc cref="IsMultiTree(KvTransaction, string)"/>
-    public static bool IsMultiTree(this ReadTransaction tx, string name)
-    {
-        var (state, generation) = tx.Handle;
-        return state.FindTree(generation, name, multimap: null) is { Desc.IsMultimap: true };
-    }
+    /// <inheritdoc cref="IsMultiTree(WriteTransaction, string)"/>
+    public static bool IsMultiTree(this ReadTransaction tx, string name) => IsMulti(tx.Handle, name);
+
+    private static bool IsMulti((KvTransaction State, long Generation) handle, string name) =>
+        handle.State.FindTree(handle.Generation, name, multimap: null) is { Desc.IsMultimap: true };
 }

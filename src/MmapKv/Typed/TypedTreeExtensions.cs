@@ -26,7 +26,6 @@ public static class TypedTreeExtensions
     public static KvTree<TKey, TValue> OpenTree<TKey, TValue>(this WriteTransaction tx, string name,
         IKeyCodec<TKey> keyCodec, IValueCodec<TValue> valueCodec)
     {
-        ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(keyCodec);
         ArgumentNullException.ThrowIfNull(valueCodec);
         return new(tx.OpenTree(name), keyCodec, valueCodec, tx.Db.MaxKeySize, readOnly: false);
@@ -38,7 +37,6 @@ public static class TypedTreeExtensions
     public static bool TryOpenTree<TKey, TValue>(this WriteTransaction tx, string name,
         IKeyCodec<TKey> keyCodec, IValueCodec<TValue> valueCodec, [NotNullWhen(true)] out KvTree<TKey, TValue>? tree)
     {
-        ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(keyCodec);
         ArgumentNullException.ThrowIfNull(valueCodec);
         tree = tx.TryOpenTree(name, out var raw) ? new(raw, keyCodec, valueCodec, tx.Db.MaxKeySize, readOnly: false) : null;
