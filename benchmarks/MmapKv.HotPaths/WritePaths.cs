@@ -5,7 +5,7 @@ namespace MmapKv.HotPaths;
 /// <summary>
 /// The write path: puts inside a transaction, and whole one-put transactions with each commit mode. Overwrites
 /// of existing keys keep the database the same size however many iterations BenchmarkDotNet runs. In steady state
-/// a put allocates nothing and a transaction allocates only its WriteTransaction object (96 B); the setup runs the
+/// a put and a whole transaction allocate nothing (the WriteTransaction is a handle); the setup runs the
 /// workload until the file and the reused buffers have reached their size, so the memory diagnoser sees that state
 /// and not the growth before it.
 /// </summary>
