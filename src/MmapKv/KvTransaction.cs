@@ -22,7 +22,9 @@ namespace MmapKv;
 /// </remarks>
 internal abstract class KvTransaction : IDisposable
 {
-    /// <summary>The generation of a transaction object that is never reused (a write transaction).</summary>
+    /// <summary>The generation of a transaction object that is never reused. Both states are reused now (their
+    /// generations start at 1), so the members that pass it are reached by no handle: they hold the documentation
+    /// the handles inherit.</summary>
     private protected const long Unpooled = 0;
 
     internal readonly KvDatabase Db;
