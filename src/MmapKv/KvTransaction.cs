@@ -17,16 +17,11 @@ namespace MmapKv;
 /// two threads at once.
 /// </summary>
 /// <remarks>
-/// Spans returned by <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> and by cursors point into the memory map. They stay valid until the
+/// Spans returned by lookups and by cursors point into the memory map. They stay valid until the
 /// transaction ends; in a write transaction, also only until its next write.
 /// </remarks>
-internal abstract class KvTransaction : IDisposable
+internal abstract class KvTransaction
 {
-    /// <summary>The generation of a transaction object that is never reused. Both states are reused now (their
-    /// generations start at 1), so the members that pass it are reached by no handle: they hold the documentation
-    /// the handles inherit.</summary>
-    private protected const long Unpooled = 0;
-
     internal readonly KvDatabase Db;
     internal readonly TreeState MainTree;
     internal readonly TreeState CatalogTree;
@@ -35,13 +30,13 @@ internal abstract class KvTransaction : IDisposable
     private protected bool _ended;
     private protected string? _endReason;
     // Generation * 2, plus 1 while a public operation runs (see Use). The generation tells the handles, cursors and
-    // trees of one use of a reused object (ReadState) from those of the next: one compare-exchange checks both that
+    // trees of one use of a reused object (ReadState, WriteState) from those of the next: one compare-exchange checks both that
     // the caller's generation is current (else ObjectDisposedException, L5) and that no other thread is inside (L3).
     private long _use;
     // Set inside a use by the operation that ends its generation (EndAtExit): the use's end then retires it.
     private bool _endAtExit;
 
-    private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta, long generation = Unpooled)
+    private protected KvTransaction(KvDatabase db, long txnId, in MetaRecord meta, long generation)
     {
         Db = db;
         TxnId = txnId;
@@ -52,7 +47,7 @@ internal abstract class KvTransaction : IDisposable
     }
 
     /// <summary>A transaction over tree states it is given (a write transaction's, which the database reuses).</summary>
-    private protected KvTransaction(KvDatabase db, long txnId, TreeState mainTree, TreeState catalogTree, long generation = Unpooled)
+    private protected KvTransaction(KvDatabase db, long txnId, TreeState mainTree, TreeState catalogTree, long generation)
     {
         Db = db;
         TxnId = txnId;
@@ -72,93 +67,6 @@ internal abstract class KvTransaction : IDisposable
 
     /// <summary>Changes on every write, so cursors know to find their place again.</summary>
     internal virtual long Version => 0;
-
-    /// <summary>Looks up <paramref name="key"/> in the default tree. Allocates nothing; the value is not copied.</summary>
-    /// <returns>Whether the key exists.</returns>
-    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
-    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
-    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => TryGet(Unpooled, MainTree, key, out value);
-
-    /// <summary>
-    /// Looks up <paramref name="key"/> in the default tree and copies its value into <paramref name="destination"/>.
-    /// Allocates nothing.
-    /// </summary>
-    /// <param name="key">The key.</param>
-    /// <param name="destination">Where the value is copied; it must have room for the whole value.</param>
-    /// <param name="written">The value's length (the bytes written), or 0 when the key is absent.</param>
-    /// <returns>Whether the key exists; false only when it does not.</returns>
-    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>; or
-    /// <paramref name="destination"/> is shorter than the value (the message gives the value's length; nothing is written).</exception>
-    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
-    public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written) =>
-        TryGet(Unpooled, MainTree, key, destination, out written);
-
-    /// <summary>Looks up <paramref name="key"/> in the default tree and appends its value to <paramref name="writer"/>
-    /// (one <c>GetSpan</c> of the value's length, then <c>Advance</c>). Nothing is written when the key is absent.</summary>
-    /// <returns>Whether the key exists.</returns>
-    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="writer"/> is null.</exception>
-    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
-    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer) => TryGet(Unpooled, MainTree, key, writer);
-
-    /// <summary>Looks up <paramref name="key"/> in the default tree and returns a copy of its value (a new array),
-    /// or null when the key is absent. Prefer <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> on hot paths.</summary>
-    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
-    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
-    public byte[]? Get(ReadOnlySpan<byte> key) => Get(Unpooled, MainTree, key);
-
-    /// <summary>Every entry of the default tree, in key order; <see cref="KvScan.Reverse"/> for descending. Allocates
-    /// nothing (see <see cref="KvScan"/>).</summary>
-    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public KvScan Scan() => Scan(Unpooled, MainTree, default, default);
-
-    /// <summary>
-    /// The entries of the default tree with <paramref name="from"/> &lt;= key &lt; <paramref name="to"/>, in key
-    /// order; <see cref="KvScan.Reverse"/> for descending. An empty bound is open: <c>Scan(from, default)</c> runs
-    /// to the last key, <c>Scan(default, to)</c> from the first. Allocates nothing (see <see cref="KvScan"/>).
-    /// </summary>
-    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) => Scan(Unpooled, MainTree, from, to);
-
-    /// <summary>The entries of the default tree whose keys start with <paramref name="prefix"/>, in key order; the
-    /// empty prefix gives every entry. <see cref="KvScan.Reverse"/> for descending. Allocates nothing.</summary>
-    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
-    public KvScan ScanPrefix(ReadOnlySpan<byte> prefix) => ScanPrefix(Unpooled, MainTree, prefix);
-
-    /// <summary>Opens a cursor on the default tree. Dispose it, or let the transaction end, when done.</summary>
-    public KvCursor OpenCursor() => OpenCursor(Unpooled, MainTree);
-
-    /// <summary>Opens the named tree, whatever its key order. In a read transaction a missing tree throws
-    /// <see cref="KeyNotFoundException"/>; in a write transaction it is created, ordered bytewise. A tree of a custom
-    /// order opened this way gives its name, count and order, and its other operations throw
-    /// <see cref="InvalidOperationException"/>: open it with its comparer to use it.</summary>
-    public abstract KvTree OpenTree(string name);
-
-    /// <summary>
-    /// Opens the named tree, which must have key order <paramref name="order"/>. In a read transaction a missing tree
-    /// throws <see cref="KeyNotFoundException"/>; in a write transaction it is created with that order.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The tree exists with another key order (the message names both).</exception>
-    /// <exception cref="ArgumentException"><paramref name="order"/> is <see cref="KeyOrder.Custom"/>: pass the comparer instead.</exception>
-    public abstract KvTree OpenTree(string name, KeyOrder order);
-
-    /// <summary>
-    /// Opens the named tree ordered by <paramref name="comparer"/> (<see cref="KeyOrder.Custom"/>). In a read
-    /// transaction a missing tree throws <see cref="KeyNotFoundException"/>; in a write transaction it is created.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
-    public abstract KvTree OpenTree(string name, IKeyComparer comparer);
-
-    /// <summary>Opens the named tree if it exists (in a write transaction, also if it was created in it), whatever its
-    /// key order. A tree of a custom order opened this way gives its name, count and order, and its other operations
-    /// throw <see cref="InvalidOperationException"/>: open it with its comparer to use it.</summary>
-    /// <exception cref="InvalidOperationException">The tree is a multimap tree (open it with <c>OpenMultiTree</c>).</exception>
-    public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree) => TryOpenTree(Unpooled, name, out tree);
-
-    /// <summary>Opens the named tree, ordered by <paramref name="comparer"/>, if it exists.</summary>
-    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
-    public bool TryOpenTree(string name, IKeyComparer comparer, [NotNullWhen(true)] out KvTree? tree) =>
-        TryOpenTree(Unpooled, name, out tree, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
     internal bool TryOpenTree(long generation, string name, [NotNullWhen(true)] out KvTree? tree,
         KeyOrder? order = null, IKeyComparer? comparer = null)
@@ -249,9 +157,6 @@ internal abstract class KvTransaction : IDisposable
 
     private static InvalidOperationException OrderMismatch(TreeState state, string stored, string asked) =>
         new($"Tree '{state.Name}' is ordered {stored}; it was opened as {asked}. A tree keeps the key order it was created with.");
-
-    /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
-    public IReadOnlyList<string> GetTreeNames() => GetTreeNames(Unpooled);
 
     internal IReadOnlyList<string> GetTreeNames(long generation)
     {
@@ -360,10 +265,6 @@ internal abstract class KvTransaction : IDisposable
         ThrowIfUnbound(tree);
         return new KvCursor(this, tree, generation);
     }
-
-    /// <summary>Marks a transaction that is never reused busy for one operation (see <see cref="Use(long)"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal UseScope Use() => Use(Unpooled);
 
     /// <summary>
     /// Marks the transaction busy for one public operation of the caller's <paramref name="generation"/>; disposing
@@ -501,17 +402,4 @@ internal abstract class KvTransaction : IDisposable
         throw new ObjectDisposedException(ObjectName, "The transaction has ended (committed, aborted or disposed).");
     }
 
-    /// <summary>Ends the transaction. A write transaction that was not committed is aborted.</summary>
-    /// <exception cref="InvalidOperationException">Another thread is using the transaction right now.</exception>
-    public void Dispose()
-    {
-        using var use = Use();
-        if (_ended) return;
-        _ended = true;
-        Guard?.DropSpans();
-        End();
-        GC.SuppressFinalize(this);
-    }
-
-    private protected abstract void End();
 }

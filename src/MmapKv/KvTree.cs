@@ -38,17 +38,17 @@ public sealed class KvTree
         }
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
     public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => _tx.TryGet(_generation, _state, key, out value);
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
     public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written) =>
         _tx.TryGet(_generation, _state, key, destination, out written);
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer) => _tx.TryGet(_generation, _state, key, writer);
 
-    /// <inheritdoc cref="KvTransaction.Get(ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.Get(ReadOnlySpan{byte})"/>
     public byte[]? Get(ReadOnlySpan<byte> key) => _tx.Get(_generation, _state, key);
 
     /// <summary>Every entry of this tree, in key order; <see cref="KvScan.Reverse"/> for descending. Allocates
@@ -57,12 +57,12 @@ public sealed class KvTree
     public KvScan Scan() => _tx.Scan(_generation, _state, default, default);
 
     /// <summary>The entries of this tree with <paramref name="from"/> &lt;= key &lt; <paramref name="to"/>; an empty
-    /// bound is open. As <see cref="KvTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> for the default tree.</summary>
+    /// bound is open. As <see cref="ReadTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> for the default tree.</summary>
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to) => _tx.Scan(_generation, _state, from, to);
 
     /// <summary>The entries of this tree whose keys start with <paramref name="prefix"/> (the empty prefix: all).
-    /// As <see cref="KvTransaction.ScanPrefix(ReadOnlySpan{byte})"/> for the default tree.</summary>
+    /// As <see cref="ReadTransaction.ScanPrefix(ReadOnlySpan{byte})"/> for the default tree.</summary>
     /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public KvScan ScanPrefix(ReadOnlySpan<byte> prefix) => _tx.ScanPrefix(_generation, _state, prefix);
 

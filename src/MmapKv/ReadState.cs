@@ -157,15 +157,6 @@ internal sealed class ReadState : KvTransaction
         return new KvTree(this, state, generation);
     }
 
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name) => OpenTree(Unpooled, name);
-
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name, KeyOrder order) => OpenTree(Unpooled, name, order);
-
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name, IKeyComparer comparer) => OpenTree(Unpooled, name, null, comparer);
-
     /// <summary>
     /// Ends the use <paramref name="generation"/>: its handles go stale first, then the object goes back to its
     /// slot and the slot is freed. A stale generation (a second Dispose) does nothing.
@@ -179,8 +170,6 @@ internal sealed class ReadState : KvTransaction
         Db.EndRead(_slot, this);
     }
 
-    /// <summary><see cref="KvTransaction.Dispose"/> refuses this object before it gets here (its generation is never unpooled).</summary>
-    private protected override void End() => throw new UnreachableException();
 
     /// <summary>
     /// A transaction that was never disposed and whose handles, cursors and trees are all unreachable: its slot

@@ -38,10 +38,13 @@ public readonly struct ReadTransaction : IDisposable
     public long TxnId { get; }
 
     /// <summary>Always true.</summary>
-    [SuppressMessage("Performance", "CA1822", Justification = "An instance member, like KvTransaction.IsReadOnly, for code written against either.")]
+    [SuppressMessage("Performance", "CA1822", Justification = "An instance member, like WriteTransaction.IsReadOnly, for code written against either.")]
     public bool IsReadOnly => true;
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
+    /// <summary>Looks up <paramref name="key"/> in the default tree. Allocates nothing; the value is not copied.</summary>
+    /// <returns>Whether the key exists.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
@@ -49,7 +52,17 @@ public readonly struct ReadTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, out value);
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
+    /// <summary>
+    /// Looks up <paramref name="key"/> in the default tree and copies its value into <paramref name="destination"/>.
+    /// Allocates nothing.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="destination">Where the value is copied; it must have room for the whole value.</param>
+    /// <param name="written">The value's length (the bytes written), or 0 when the key is absent.</param>
+    /// <returns>Whether the key exists; false only when it does not.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>; or
+    /// <paramref name="destination"/> is shorter than the value (the message gives the value's length; nothing is written).</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written)
     {
@@ -57,7 +70,12 @@ public readonly struct ReadTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, destination, out written);
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
+    /// <summary>Looks up <paramref name="key"/> in the default tree and appends its value to <paramref name="writer"/>
+    /// (one <c>GetSpan</c> of the value's length, then <c>Advance</c>). Nothing is written when the key is absent.</summary>
+    /// <returns>Whether the key exists.</returns>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="writer"/> is null.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer)
     {
@@ -65,7 +83,10 @@ public readonly struct ReadTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, writer);
     }
 
-    /// <inheritdoc cref="KvTransaction.Get(ReadOnlySpan{byte})"/>
+    /// <summary>Looks up <paramref name="key"/> in the default tree and returns a copy of its value (a new array),
+    /// or null when the key is absent. Prefer <see cref="TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/> on hot paths.</summary>
+    /// <exception cref="ArgumentException">The key is empty or longer than <see cref="KvDatabase.MaxKeySize"/>.</exception>
+    /// <exception cref="CorruptDatabaseException">A page on the path is damaged.</exception>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
@@ -73,28 +94,37 @@ public readonly struct ReadTransaction : IDisposable
         return state.Get(_generation, state.MainTree, key);
     }
 
-    /// <inheritdoc cref="KvTransaction.Scan()"/>
+    /// <summary>Every entry of the default tree, in key order; <see cref="KvScan.Reverse"/> for descending. Allocates
+    /// nothing (see <see cref="KvScan"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public KvScan Scan()
     {
         var state = State;
         return state.Scan(_generation, state.MainTree, default, default);
     }
 
-    /// <inheritdoc cref="KvTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
+    /// <summary>
+    /// The entries of the default tree with <paramref name="from"/> &lt;= key &lt; <paramref name="to"/>, in key
+    /// order; <see cref="KvScan.Reverse"/> for descending. An empty bound is open: <c>Scan(from, default)</c> runs
+    /// to the last key, <c>Scan(default, to)</c> from the first. Allocates nothing (see <see cref="KvScan"/>).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
     {
         var state = State;
         return state.Scan(_generation, state.MainTree, from, to);
     }
 
-    /// <inheritdoc cref="KvTransaction.ScanPrefix(ReadOnlySpan{byte})"/>
+    /// <summary>The entries of the default tree whose keys start with <paramref name="prefix"/>, in key order; the
+    /// empty prefix gives every entry. <see cref="KvScan.Reverse"/> for descending. Allocates nothing.</summary>
+    /// <exception cref="ObjectDisposedException">The transaction has ended.</exception>
     public KvScan ScanPrefix(ReadOnlySpan<byte> prefix)
     {
         var state = State;
         return state.ScanPrefix(_generation, state.MainTree, prefix);
     }
 
-    /// <inheritdoc cref="KvTransaction.OpenCursor()"/>
+    /// <summary>Opens a cursor on the default tree. Dispose it, or let the transaction end, when done.</summary>
     public KvCursor OpenCursor()
     {
         var state = State;
@@ -105,18 +135,28 @@ public readonly struct ReadTransaction : IDisposable
     /// <exception cref="KeyNotFoundException">No tree has that name in this snapshot.</exception>
     public KvTree OpenTree(string name) => State.OpenTree(_generation, name);
 
-    /// <inheritdoc cref="KvTransaction.OpenTree(string, KeyOrder)"/>
+    /// <summary>
+    /// Opens the named tree, which must have key order <paramref name="order"/>. In a read transaction a missing tree
+    /// throws <see cref="KeyNotFoundException"/>; in a write transaction it is created with that order.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another key order (the message names both).</exception>
+    /// <exception cref="ArgumentException"><paramref name="order"/> is <see cref="KeyOrder.Custom"/>: pass the comparer instead.</exception>
     public KvTree OpenTree(string name, KeyOrder order) => State.OpenTree(_generation, name, order);
 
-    /// <inheritdoc cref="KvTransaction.OpenTree(string, IKeyComparer)"/>
+    /// <summary>
+    /// Opens the named tree ordered by <paramref name="comparer"/> (<see cref="KeyOrder.Custom"/>). In a read
+    /// transaction a missing tree throws <see cref="KeyNotFoundException"/>; in a write transaction it is created.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
     public KvTree OpenTree(string name, IKeyComparer comparer) =>
         State.OpenTree(_generation, name, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
     /// <summary>Opens the named tree if it exists, whatever its key order (a custom one as
-    /// <see cref="KvTransaction.OpenTree(string)"/> says).</summary>
+    /// <see cref="OpenTree(string)"/> says).</summary>
     public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree) => State.TryOpenTree(_generation, name, out tree);
 
-    /// <inheritdoc cref="KvTransaction.TryOpenTree(string, IKeyComparer, out KvTree)"/>
+    /// <summary>Opens the named tree, ordered by <paramref name="comparer"/>, if it exists.</summary>
+    /// <exception cref="InvalidOperationException">The tree exists with another order, or with a comparer of another name.</exception>
     public bool TryOpenTree(string name, IKeyComparer comparer, [NotNullWhen(true)] out KvTree? tree) =>
         State.TryOpenTree(_generation, name, out tree, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
@@ -131,7 +171,7 @@ public readonly struct ReadTransaction : IDisposable
     internal bool TryGetInTree(string treeName, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
         State.TryGetInTree(_generation, treeName, key, out value);
 
-    /// <inheritdoc cref="KvTransaction.GetTreeNames()"/>
+    /// <summary>Names of the named trees, in byte order of their UTF-8 names.</summary>
     public IReadOnlyList<string> GetTreeNames() => State.GetTreeNames(_generation);
 
     /// <summary>Ends the transaction. Calling it again, or on a copy, does nothing.</summary>

@@ -128,12 +128,6 @@ internal sealed class WriteState : KvTransaction
     internal KvTree OpenTree(long generation, string name, KeyOrder? order = null, IKeyComparer? comparer = null) =>
         new(this, OpenOrCreate(generation, name, multimap: false, order, comparer), generation);
 
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name) => throw new UnreachableException();
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name, KeyOrder order) => throw new UnreachableException();
-    /// <summary>Reached only through an unpooled generation, which this object never has: it throws.</summary>
-    public override KvTree OpenTree(string name, IKeyComparer comparer) => throw new UnreachableException();
 
     /// <summary>
     /// The named tree of the kind asked for, created (empty) if it does not exist, with key order
@@ -336,7 +330,4 @@ internal sealed class WriteState : KvTransaction
     private protected override void Ended() => Db.EndWrite();
 
     private protected override string? StaleReason(long generation) => generation == _failedGeneration ? FailedReason : null;
-
-    /// <summary><see cref="KvTransaction.Dispose"/> refuses this object before it gets here (its generation is never unpooled).</summary>
-    private protected override void End() => throw new UnreachableException();
 }

@@ -119,7 +119,7 @@ public readonly struct WriteTransaction : IDisposable
         return state.Delete(_generation, state.MainTree, key);
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
@@ -127,7 +127,7 @@ public readonly struct WriteTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, out value);
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, Span{byte}, out int)"/>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, Span<byte> destination, out int written)
     {
@@ -135,7 +135,7 @@ public readonly struct WriteTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, destination, out written);
     }
 
-    /// <inheritdoc cref="KvTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.TryGet(ReadOnlySpan{byte}, IBufferWriter{byte})"/>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> writer)
     {
@@ -143,7 +143,7 @@ public readonly struct WriteTransaction : IDisposable
         return state.TryGet(_generation, state.MainTree, key, writer);
     }
 
-    /// <inheritdoc cref="KvTransaction.Get(ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.Get(ReadOnlySpan{byte})"/>
     /// <exception cref="ObjectDisposedException">The transaction has ended, or the database was disposed.</exception>
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
@@ -151,28 +151,28 @@ public readonly struct WriteTransaction : IDisposable
         return state.Get(_generation, state.MainTree, key);
     }
 
-    /// <inheritdoc cref="KvTransaction.Scan()"/>
+    /// <inheritdoc cref="ReadTransaction.Scan()"/>
     public KvScan Scan()
     {
         var state = State;
         return state.Scan(_generation, state.MainTree, default, default);
     }
 
-    /// <inheritdoc cref="KvTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.Scan(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
     public KvScan Scan(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
     {
         var state = State;
         return state.Scan(_generation, state.MainTree, from, to);
     }
 
-    /// <inheritdoc cref="KvTransaction.ScanPrefix(ReadOnlySpan{byte})"/>
+    /// <inheritdoc cref="ReadTransaction.ScanPrefix(ReadOnlySpan{byte})"/>
     public KvScan ScanPrefix(ReadOnlySpan<byte> prefix)
     {
         var state = State;
         return state.ScanPrefix(_generation, state.MainTree, prefix);
     }
 
-    /// <inheritdoc cref="KvTransaction.OpenCursor()"/>
+    /// <inheritdoc cref="ReadTransaction.OpenCursor()"/>
     public KvCursor OpenCursor()
     {
         var state = State;
@@ -195,14 +195,14 @@ public readonly struct WriteTransaction : IDisposable
     public KvTree OpenTree(string name, IKeyComparer comparer) =>
         State.OpenTree(_generation, name, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
-    /// <inheritdoc cref="KvTransaction.TryOpenTree(string, out KvTree)"/>
+    /// <inheritdoc cref="ReadTransaction.TryOpenTree(string, out KvTree)"/>
     public bool TryOpenTree(string name, [NotNullWhen(true)] out KvTree? tree) => State.TryOpenTree(_generation, name, out tree);
 
-    /// <inheritdoc cref="KvTransaction.TryOpenTree(string, IKeyComparer, out KvTree)"/>
+    /// <inheritdoc cref="ReadTransaction.TryOpenTree(string, IKeyComparer, out KvTree)"/>
     public bool TryOpenTree(string name, IKeyComparer comparer, [NotNullWhen(true)] out KvTree? tree) =>
         State.TryOpenTree(_generation, name, out tree, null, comparer ?? throw new ArgumentNullException(nameof(comparer)));
 
-    /// <inheritdoc cref="KvTransaction.GetTreeNames()"/>
+    /// <inheritdoc cref="ReadTransaction.GetTreeNames()"/>
     public IReadOnlyList<string> GetTreeNames() => State.GetTreeNames(_generation);
 
     /// <summary>Deletes a named tree and all its contents. Returns whether it existed. Open handles to it become invalid.</summary>
