@@ -334,7 +334,8 @@ internal abstract class KvTransaction
         return false;
     }
 
-    /// <summary>The generation the next user of a reused object gets; only its owner calls this, while it is idle.</summary>
+    /// <summary>While the object is idle, the generation its next user gets; inside a use, that use's generation.
+    /// Only its owner calls this.</summary>
     private protected long CurrentGeneration => Volatile.Read(ref _use) >> 1;
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -23,7 +23,6 @@ internal sealed class WriteState : KvTransaction
     private TransactionPages _pages = null!;
     private TreeWriter _writer = null!;
     private long _version;
-    private long _generation;
     // The generation a failed write aborted: its handles are told so, not just that it ended.
     private long _failedGeneration;
 
@@ -49,8 +48,7 @@ internal sealed class WriteState : KvTransaction
         _version = 0;
         _endReason = null;
         _ended = false;
-        _generation = CurrentGeneration;
-        return _generation;
+        return CurrentGeneration;
     }
 
     /// <inheritdoc/>
@@ -295,7 +293,7 @@ internal sealed class WriteState : KvTransaction
     {
         Db.Pipeline.PoisonIfStorageFailed(cause);
         _endReason = FailedReason;
-        _failedGeneration = _generation;
+        _failedGeneration = CurrentGeneration; // inside the failed write's use, so still its generation
         EndThisUse();
         _pages.Abort();
     }
