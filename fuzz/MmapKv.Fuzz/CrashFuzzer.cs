@@ -50,6 +50,7 @@ internal sealed class CrashFuzzer(FuzzOptions o)
                 _stats.Count(outcome.Crashed ? "crashes simulated" : "workloads finished before the crash point");
                 _stats.Count("crash kind " + c.Kind);
                 _stats.Count("commits started", outcome.Started);
+                if (outcome.Storage.PrefaultCalls > 0) _stats.Count("cases with a tail prefault (W8)");
                 var recovered = outcome.Storage.AfterCrash(c.Kind, c.Seed);
                 try
                 {

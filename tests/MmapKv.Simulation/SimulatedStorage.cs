@@ -91,6 +91,10 @@ internal sealed unsafe class SimulatedStorage : IStorage
 
     /// <summary>msync and fdatasync calls made so far (fault plans count flush calls from the storage's creation).</summary>
     public long FlushCalls => _flushCalls;
+
+    /// <summary>Prefault calls (W8) so far: the tail prefault's zeros were written this many times.</summary>
+    public long PrefaultCalls { get; private set; }
+
     /// <summary>fdatasync calls made so far: one per one-flush commit, two per ordered commit.</summary>
     public long SyncDataCalls => _syncDataCalls;
     /// <summary>StartWriteback calls made so far.</summary>
@@ -260,6 +264,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
         if (offset < 0 || length <= 0 || offset + length > _liveLength)
             throw new InvalidOperationException($"Prefault of [{offset}, {offset + length}) outside the file's {_liveLength} bytes");
         if (_crashed) throw new SimulatedCrashException(SyncPoints, "prefault after the crash");
+        PrefaultCalls++;
         Live.Slice((int)offset, (int)length).Clear();
         for (long s = offset / SectorSize * SectorSize; s < offset + length; s += SectorSize) _lost.Remove(s);
     }
