@@ -92,7 +92,7 @@ internal sealed unsafe class SimulatedStorage : IStorage
     /// <summary>msync and fdatasync calls made so far (fault plans count flush calls from the storage's creation).</summary>
     public long FlushCalls => _flushCalls;
 
-    /// <summary>Prefault calls (W8) so far: the tail prefault's zeros were written this many times.</summary>
+    /// <summary>Prefault calls (W8) so far.</summary>
     public long PrefaultCalls { get; private set; }
 
     /// <summary>fdatasync calls made so far: one per one-flush commit, two per ordered commit.</summary>
@@ -255,18 +255,14 @@ internal sealed unsafe class SimulatedStorage : IStorage
     }
 
     /// <summary>
-    /// Prefault as Linux does it (W8): zeros are written over the range, a store like any other, so its sectors are
-    /// dirty until written back. Had the writer prefaulted a page that a commit or the transaction itself uses, the
-    /// zeros would show in the crash checks. A range outside the file fails the run.
+    /// Prefault changes no byte, so there is nothing to model but its contract (W8): the range lies inside the file.
+    /// A call outside it fails the run.
     /// </summary>
     public void Prefault(long offset, long length)
     {
         if (offset < 0 || length <= 0 || offset + length > _liveLength)
             throw new InvalidOperationException($"Prefault of [{offset}, {offset + length}) outside the file's {_liveLength} bytes");
-        if (_crashed) throw new SimulatedCrashException(SyncPoints, "prefault after the crash");
         PrefaultCalls++;
-        Live.Slice((int)offset, (int)length).Clear();
-        for (long s = offset / SectorSize * SectorSize; s < offset + length; s += SectorSize) _lost.Remove(s);
     }
 
     /// <summary>

@@ -20,8 +20,7 @@ internal interface IFileExtender
     /// <summary>
     /// Advice: the transaction is about to write pages <c>[firstPage, firstPage + pages)</c>, past the high-water mark
     /// of every committed state, so the file faults them in at once (W8, docs/durability.md §5.1). Pages past the
-    /// file's length are left out. It may store zeros into the pages it covers, which no committed state uses and the
-    /// transaction has not written yet, and no other byte; it never throws.
+    /// file's length are left out. Changes no byte and never throws.
     /// </summary>
     /// <returns>The page after the last one covered: <c>firstPage + pages</c>, or less where the file ends.</returns>
     long Prefault(long firstPage, long pages);

@@ -225,7 +225,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// an append does, will take more; fault the pages it just took and the next few in with one call, instead of a
     /// page fault for each page as the tree writer first stores into it. The window ahead is a quarter of the tail
     /// pages taken so far, at most <see cref="PrefaultAhead"/>, so the pages faulted in but never used (they stay
-    /// past the high-water mark; the next flush writes them back, unchanged or zeroed) are at most a quarter of those used,
+    /// past the high-water mark, and the next flush writes them back unchanged) are at most a quarter of those used,
     /// and at most 256 KiB per transaction. A small transaction, which takes a page or two, never prefaults.
     /// </summary>
     private void PrefaultTail(long id)

@@ -62,11 +62,9 @@ internal unsafe interface IStorage : IDisposable
 
     /// <summary>
     /// Advice that the writer is about to store into every page of <c>[offset, offset + length)</c>, a range inside
-    /// <see cref="Length"/> that no committed state uses and the writer has not stored into yet: faults those pages
-    /// in writable with one call instead of one fault per page. It may store zeros there, and no other byte (Linux:
-    /// <c>pwrite</c> of zeros, which puts the pages in the page cache without reading them, then
-    /// <c>madvise(MADV_POPULATE_WRITE)</c>, which faults them in as a store would). Best effort: it never throws, and
-    /// elsewhere, or on a kernel before 5.14, it does nothing.
+    /// <see cref="Length"/> that no committed state uses: faults those pages in writable with one call instead of one
+    /// fault per page. It changes no byte (Linux: <c>madvise(MADV_POPULATE_WRITE)</c>, which faults as a store would
+    /// without storing). Best effort: it never throws, and elsewhere, or on a kernel before 5.14, it does nothing.
     /// </summary>
     void Prefault(long offset, long length) { }
 

@@ -33,9 +33,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint addr, nuint length, int advice);
 
-    [LibraryImport(Lib, EntryPoint = "pwrite", SetLastError = true)]
-    public static partial nint Pwrite(int fd, void* buffer, nuint count, long offset);
-
     /// <summary>Returns an error number directly; it does not set errno.</summary>
     [LibraryImport(Lib, EntryPoint = "posix_fallocate")]
     public static partial int PosixFallocate(int fd, long offset, long length);

@@ -31,8 +31,8 @@ internal sealed unsafe class UnixMappedFile : IStorage
         _path = path;
         IsReadOnly = readOnly;
         // O_NONBLOCK: opening a FIFO for reading otherwise blocks until a writer appears, which may be never. The
-        // type check below then refuses it. On a regular file the flag has no effect (pwrite, the one write call made
-        // on this descriptor, ignores it there, as mmap, fsync, fallocate and flock do), so it is left set.
+        // type check below then refuses it. On a regular file the flag has no effect (no read or write call is
+        // ever made on this descriptor; mmap, fsync, fallocate and flock ignore it), so it is left set.
         int flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (createNew ? O_CREAT | O_EXCL : 0);
         _fd = Libc.Open(path, flags, createMode);
         if (_fd < 0) throw OpenError(Marshal.GetLastPInvokeError(), path, reportAs, createNew);
@@ -181,26 +181,9 @@ internal sealed unsafe class UnixMappedFile : IStorage
         // Linux only (macOS has no such advice). A kernel before 5.14 answers EINVAL: then never again. Any other
         // failure (ENOMEM, EINTR) leaves the pages to fault one by one, as without the call.
         if (IsMac || _noPrefault || offset < 0 || length <= 0 || offset + length > Volatile.Read(ref _length)) return;
-        WriteZeros(offset, length);
         if (Libc.Madvise((nint)(_base + offset), (nuint)length, MADV_POPULATE_WRITE) != 0
             && Marshal.GetLastPInvokeError() == EINVAL_LINUX)
             _noPrefault = true;
-    }
-
-    // Zeros the pages are about to be faulted on are written first (W8 allows it: nothing uses them). Measured on
-    // Linux 6.18, ext4, 64 MiB of fallocated pages: pwrite of zeros, then MADV_POPULATE_WRITE, then the stores and
-    // fdatasync took 31-33 ms; MADV_POPULATE_WRITE alone 44-46 ms. A write puts each page into the page cache and
-    // maps its blocks without reading the page in, and a fault then finds it there. Best effort, as the advice: a
-    // failed or short write stops here and leaves the rest to the faults (it never extends the file: the range is
-    // inside the length).
-    private void WriteZeros(long offset, long length)
-    {
-        for (long end = offset + length; offset < end;)
-        {
-            nint wrote = Libc.Pwrite(_fd, ZeroBlock.Value, (nuint)Math.Min(end - offset, ZeroBlock.Length), offset);
-            if (wrote <= 0) return;
-            offset += wrote;
-        }
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)
