@@ -27,10 +27,12 @@ internal static class TreeReader
         for (int level = tree.Depth; level > 1; level--)
         {
             Node branch = ctx.Node(id, PageKind.Branch);
+            branch.PrefetchSlots();
             id = branch.ChildAt(branch.ChildIndex(key, hint));
         }
         Node leaf = ctx.Node(id, PageKind.Leaf);
         leafId = id;
+        leaf.PrefetchSlots();
         int i = leaf.LowerBound(key, hint, 0, out bool exact);
         if (!exact) { value = default; return false; }
         value = leaf.ValueAt(i, ctx);
