@@ -115,7 +115,7 @@ internal static class MarkdownReport
             sb.AppendLine();
         }
         AppendAllocations(sb, results, engines);
-        AppendHotPaths(sb, config);
+        AppendHotPaths(sb, config, path);
         AppendMethod(sb, config);
         AppendSamples(sb, results, engines);
         AppendKeptSection(sb, path);
@@ -141,6 +141,16 @@ internal static class MarkdownReport
             sb.AppendLine();
             sb.AppendLine(old[begin..(end + endMarker.Length)]);
         }
+    }
+
+    private static void KeepPreviousHotPaths(StringBuilder sb, string path)
+    {
+        if (!File.Exists(path)) return;
+        string old = File.ReadAllText(path);
+        int begin = old.IndexOf(HotPathsHeading, StringComparison.Ordinal);
+        if (begin < 0) return;
+        int end = old.IndexOf("\n## ", begin + HotPathsHeading.Length, StringComparison.Ordinal);
+        sb.Append(end < 0 ? old[begin..] : old[begin..(end + 1)]);
     }
 
     private static void AppendAllocations(StringBuilder sb, Results results, IReadOnlyList<IEngine> engines)
@@ -170,18 +180,25 @@ internal static class MarkdownReport
         sb.AppendLine();
     }
 
+    private const string HotPathsHeading = "## Hot paths (BenchmarkDotNet)";
+
     /// <summary>
     /// The latest BenchmarkDotNet tables of benchmarks/MmapKv.HotPaths, if they were run on this machine
-    /// (benchmarks/hotpaths.sh writes them to the git-ignored artifacts folder).
+    /// (benchmarks/hotpaths.sh writes them to the git-ignored artifacts folder). If they were not (a fresh clone),
+    /// the section of the report being replaced stays as it was, with the date of its own run.
     /// </summary>
-    private static void AppendHotPaths(StringBuilder sb, RunConfig config)
+    private static void AppendHotPaths(StringBuilder sb, RunConfig config, string path)
     {
         string dir = Path.Combine(config.RepositoryRoot, "benchmarks", "BenchmarkDotNet.Artifacts", "results");
         var reports = Directory.Exists(dir)
             ? Directory.GetFiles(dir, "MmapKv.HotPaths.*-report-github.md").Order(StringComparer.Ordinal).ToList()
             : [];
-        if (reports.Count == 0) return;
-        sb.AppendLine("## Hot paths (BenchmarkDotNet)");
+        if (reports.Count == 0)
+        {
+            KeepPreviousHotPaths(sb, path);
+            return;
+        }
+        sb.AppendLine(HotPathsHeading);
         sb.AppendLine();
         sb.AppendLine("`benchmarks/hotpaths.sh` (`benchmarks/MmapKv.HotPaths`, memory diagnoser on), on a 100,000-entry database " +
                       $"of the same shape, last run {File.GetLastWriteTimeUtc(reports[0]):yyyy-MM-dd HH:mm} UTC. The read path " +
