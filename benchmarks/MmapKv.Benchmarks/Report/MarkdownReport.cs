@@ -63,6 +63,7 @@ internal static class MarkdownReport
         Results results, string? chartFile)
     {
         var sb = new StringBuilder();
+        string? old = File.Exists(path) ? File.ReadAllText(path) : null; // the report this one replaces
         string mode = config.Mode.ToString().ToLowerInvariant();
         sb.AppendLine("# Benchmarks");
         sb.AppendLine();
@@ -115,10 +116,10 @@ internal static class MarkdownReport
             sb.AppendLine();
         }
         AppendAllocations(sb, results, engines);
-        AppendHotPaths(sb, config, path);
+        AppendHotPaths(sb, config, old);
         AppendMethod(sb, config);
         AppendSamples(sb, results, engines);
-        AppendKeptSection(sb, path);
+        AppendKeptSections(sb, old);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, sb.ToString());
     }
@@ -128,29 +129,24 @@ internal static class MarkdownReport
     // by hand; a rewrite here keeps each as it is, in this order.
     private static readonly string[] KeptSections = ["write-path", "flush-count", "two-process", "cache-benchmarks"];
 
-    private static void AppendKeptSection(StringBuilder sb, string path)
+    private static void AppendKeptSections(StringBuilder sb, string? old)
     {
-        if (!File.Exists(path)) return;
-        string old = File.ReadAllText(path);
         foreach (string name in KeptSections)
         {
-            string endMarker = $"<!-- {name}:end -->";
-            int begin = old.IndexOf($"<!-- {name}:begin", StringComparison.Ordinal);
-            int end = begin < 0 ? -1 : old.IndexOf(endMarker, begin, StringComparison.Ordinal);
-            if (end < 0) continue;
+            if (MarkedRegion(old, name) is not { } region) continue;
             sb.AppendLine();
-            sb.AppendLine(old[begin..(end + endMarker.Length)]);
+            sb.AppendLine(region);
         }
     }
 
-    private static void KeepPreviousHotPaths(StringBuilder sb, string path)
+    /// <summary>The region of <paramref name="old"/> from <c>&lt;!-- name:begin</c> to <c>&lt;!-- name:end --&gt;</c>, markers included; null if there is none.</summary>
+    private static string? MarkedRegion(string? old, string name)
     {
-        if (!File.Exists(path)) return;
-        string old = File.ReadAllText(path);
-        int begin = old.IndexOf(HotPathsHeading, StringComparison.Ordinal);
-        if (begin < 0) return;
-        int end = old.IndexOf("\n## ", begin + HotPathsHeading.Length, StringComparison.Ordinal);
-        sb.Append(end < 0 ? old[begin..] : old[begin..(end + 1)]);
+        if (old is null) return null;
+        string endMarker = $"<!-- {name}:end -->";
+        int begin = old.IndexOf($"<!-- {name}:begin", StringComparison.Ordinal);
+        int end = begin < 0 ? -1 : old.IndexOf(endMarker, begin, StringComparison.Ordinal);
+        return end < 0 ? null : old[begin..(end + endMarker.Length)];
     }
 
     private static void AppendAllocations(StringBuilder sb, Results results, IReadOnlyList<IEngine> engines)
@@ -180,14 +176,12 @@ internal static class MarkdownReport
         sb.AppendLine();
     }
 
-    private const string HotPathsHeading = "## Hot paths (BenchmarkDotNet)";
-
     /// <summary>
     /// The latest BenchmarkDotNet tables of benchmarks/MmapKv.HotPaths, if they were run on this machine
     /// (benchmarks/hotpaths.sh writes them to the git-ignored artifacts folder). If they were not (a fresh clone),
     /// the section of the report being replaced stays as it was, with the date of its own run.
     /// </summary>
-    private static void AppendHotPaths(StringBuilder sb, RunConfig config, string path)
+    private static void AppendHotPaths(StringBuilder sb, RunConfig config, string? old)
     {
         string dir = Path.Combine(config.RepositoryRoot, "benchmarks", "BenchmarkDotNet.Artifacts", "results");
         var reports = Directory.Exists(dir)
@@ -195,10 +189,15 @@ internal static class MarkdownReport
             : [];
         if (reports.Count == 0)
         {
-            KeepPreviousHotPaths(sb, path);
+            if (MarkedRegion(old, "hot-paths") is { } region)
+            {
+                sb.AppendLine(region);
+                sb.AppendLine();
+            }
             return;
         }
-        sb.AppendLine(HotPathsHeading);
+        sb.AppendLine("<!-- hot-paths:begin (generated from benchmarks/hotpaths.sh's results; kept as it is by a run without them) -->");
+        sb.AppendLine("## Hot paths (BenchmarkDotNet)");
         sb.AppendLine();
         sb.AppendLine("`benchmarks/hotpaths.sh` (`benchmarks/MmapKv.HotPaths`, memory diagnoser on), on a 100,000-entry database " +
                       $"of the same shape, last run {File.GetLastWriteTimeUtc(reports[0]):yyyy-MM-dd HH:mm} UTC. The read path " +
@@ -215,6 +214,8 @@ internal static class MarkdownReport
             foreach (string line in table) sb.AppendLine(line);
             sb.AppendLine();
         }
+        sb.AppendLine("<!-- hot-paths:end -->");
+        sb.AppendLine();
     }
 
     private static void AppendMethod(StringBuilder sb, RunConfig config)

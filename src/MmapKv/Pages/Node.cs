@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using MmapKv.Format;
 
 namespace MmapKv.Pages;
@@ -146,15 +145,10 @@ internal readonly unsafe struct Node
     /// the cache, each of those is a memory round trip. Prefetched, they arrive together, about one round trip in all.
     /// The slots lie inside the page (the header check of <see cref="PageContext.Node"/>), and a prefetch never faults.
     /// </summary>
+    // Pages start on a cache line (the map is page-aligned). The first line, the header and the first slots, is
+    // being read already (the header check); the rest follow.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void PrefetchSlots()
-    {
-        if (!Sse.IsSupported) return;
-        // Pages start on a cache line (the map is page-aligned). The first line, the header and the first slots, is
-        // being read already (the header check); the rest follow.
-        byte* end = P + PageHeader.Size + Count * NodeLayout.SlotSize;
-        for (byte* line = P + 64; line < end; line += 64) Sse.Prefetch0(line);
-    }
+    public void PrefetchSlots() => PageContext.PrefetchLines(P + 64, P + PageHeader.Size + Count * NodeLayout.SlotSize);
 
     /// <summary>
     /// Index of the first entry whose key is not less than <paramref name="key"/> (Count if none), searching
