@@ -67,7 +67,7 @@ internal sealed unsafe class SeedInfo
             catch (CorruptDatabaseException) { }
             s.FreeMapDirectory = meta.FreeMapPage;
             s.FreeMapDirectoryPages = meta.FreeMapPages;
-            try { s.Bitmaps.AddRange(FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages)); }
+            try { s.Bitmaps.AddRange(FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages).Bitmaps); }
             catch (CorruptDatabaseException) { }
         }
         return s;

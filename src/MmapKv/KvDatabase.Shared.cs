@@ -168,15 +168,15 @@ public sealed partial class KvDatabase
         foreach (long map in maps.Distinct())
         {
             if (map == meta.FreeMapPage || MapWrittenBy(ctx, map) is not long written || written >= meta.TxnId) continue;
-            long[] bitmaps;
+            FreeMapDirectory directory;
             var freeThen = new FreePageSet();
             try
             {
-                bitmaps = FreeMap.ReadSnapshotDirectory(ctx, map);
-                FreeMap.ReadFree(ctx, bitmaps, freeThen.AddRun);
+                directory = FreeMap.ReadSnapshotDirectory(ctx, map);
+                FreeMap.ReadFree(ctx, directory, freeThen.AddRun);
             }
             catch (CorruptDatabaseException) { continue; }
-            long covered = bitmaps.Length * bitsPer; // at least the snapshot's page count (pages past it were never in it)
+            long covered = directory.Bitmaps.Length * bitsPer; // at least the snapshot's page count (pages past it were never in it)
             allocator.KeepFromPool(id => id < covered && !freeThen.Contains(id), meta.TxnId);
         }
     }

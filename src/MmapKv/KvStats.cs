@@ -71,8 +71,8 @@ public sealed record KvStats
         var ctx = tx.Context;
         var meta = tx.SnapshotMeta;
         long free = 0;
-        long[] bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
-        FreeMap.ReadFree(ctx, bitmaps, (_, l) => free += l);
+        var map = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
+        FreeMap.ReadFree(ctx, map, (_, l) => free += l);
         var trees = new List<TreeStats>();
         long treePages = PagesOf(meta.Main) + PagesOf(meta.Catalog);
         foreach (var entry in tx.CommittedCatalog)
@@ -80,7 +80,7 @@ public sealed record KvStats
             trees.Add(TreeStats.From(entry.Name, entry.Descriptor));
             treePages += PagesOf(entry.Descriptor);
         }
-        long freeMapPages = meta.FreeMapPages + bitmaps.Length;
+        long freeMapPages = meta.FreeMapPages + map.Bitmaps.Length;
         return new KvStats
         {
             PageSize = ctx.PageSize,

@@ -23,9 +23,13 @@ public unsafe class FreeMapTests
         Assert.Equal(1, FreeMap.BitmapsFor(4096, 2));
         Assert.Equal(1, FreeMap.BitmapsFor(4096, FreeMap.BitsPerPage(4096)));
         Assert.Equal(2, FreeMap.BitmapsFor(4096, FreeMap.BitsPerPage(4096) + 1));
-        int perPage = (4096 - PageHeader.Size - FreeMap.CountSize) / FreeMap.IdSize;
+        // A directory's payload: the bitmap count and ids, then the delta count and entries.
+        int perPage = (4096 - PageHeader.Size - 2 * FreeMap.CountSize) / FreeMap.IdSize;
         Assert.Equal(1, FreeMap.DirectoryPagesFor(4096, perPage));
         Assert.Equal(2, FreeMap.DirectoryPagesFor(4096, perPage + 1));
+        Assert.Equal(1, FreeMap.DirectoryPagesFor(4096, perPage - 10, 10));
+        Assert.Equal(2, FreeMap.DirectoryPagesFor(4096, perPage - 10, 11));
+        Assert.Equal(256, FreeMap.MaxDeltaEntries(4096));
     }
 
     /// <summary>Bits set for a random set of pages read back as exactly the maximal runs of that set.</summary>
@@ -86,20 +90,20 @@ public unsafe class FreeMapTests
         fixed (byte* b = mem)
         {
             var ctx = new PageContext(b, ps, 20);
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9 }, ps);
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9 }, [], ps);
             // Unsealed: the writer trusts the map, so a directory without its checksum is refused.
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
-            Assert.Equal(new long[] { 9 }, FreeMap.ReadDirectory(ctx, 6, 1));
-            Assert.Empty(FreeMap.ReadDirectory(ctx, 0, 0));
+            Assert.Equal(new long[] { 9 }, FreeMap.ReadDirectory(ctx, 6, 1).Bitmaps);
+            Assert.Empty(FreeMap.ReadDirectory(ctx, 0, 0).Bitmaps);
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 2)); // run length differs
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 7, 1)); // not a directory
             // A bitmap id outside the file.
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 25 }, ps);
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 25 }, [], ps);
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
             // The wrong number of bitmaps for the file's page count.
-            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9, 10 }, ps);
+            FreeMap.WriteDirectory(ctx.Page(6), 6, 3, 1, new long[] { 9, 10 }, [], ps);
             PageHeader.SetChecksum(ctx.Page(6), Checksum.OfPage(ctx.Page(6), ps));
             Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadDirectory(ctx, 6, 1));
         }

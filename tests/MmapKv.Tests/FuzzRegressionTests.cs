@@ -275,7 +275,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
             var node = ctx.Node(leaf, PageKind.Leaf);
             Assert.True(node.Count > root.Count + 1, "the first leaf must hold more keys than the root has children");
             victim = node.KeyAt(root.Count + 1).ToArray();
-            bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
+            bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages).Bitmaps;
         }
         Assert.Single(bitmaps);
         var bits = file.AsSpan((int)(bitmaps[0] * ps) + PageHeader.Size, ps - PageHeader.Size);
@@ -311,7 +311,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
             var ctx = new PageContext(p, ps, meta.PageCount);
             var root = ctx.Node(meta.Main.Root, PageKind.Branch);
             for (int i = 0; i < root.Count; i++) live.Add(root.ChildAt(i));
-            bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages);
+            bitmaps = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages).Bitmaps;
         }
         foreach (long id in live)
         {
@@ -353,7 +353,7 @@ public class FuzzRegressionTests(ITestOutputHelper output)
             var ctx = new PageContext(p, ps, meta.PageCount);
             var root = ctx.Node(meta.Main.Root, PageKind.Branch);
             for (int i = 0; i < root.Count; i++) live.Add(root.ChildAt(i));
-            bitmap = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages)[0];
+            bitmap = FreeMap.ReadDirectory(ctx, meta.FreeMapPage, meta.FreeMapPages).Bitmaps[0];
         }
         for (int variant = 0; variant < 200; variant++)
         {

@@ -16,7 +16,7 @@ public unsafe class MetaPageTests
     public void MetaPage_FieldOffsetsAndSize_MatchTheFormat()
     {
         Assert.Equal(2, MetaPage.Count);
-        Assert.Equal(4u, MetaPage.FormatVersion);
+        Assert.Equal(5u, MetaPage.FormatVersion);
         Assert.Equal(3u, MetaPage.OldestReadableVersion);
         Assert.Equal(0, MetaPage.MagicOffset);
         Assert.Equal(8, MetaPage.VersionOffset);
@@ -151,6 +151,7 @@ public unsafe class MetaPageTests
     [InlineData(0u)]
     [InlineData(1u)]
     [InlineData(2u)]
+    [InlineData(6u)]
     [InlineData(0xFFFFFFFFu)]
     public void MetaPage_TryRead_OtherVersionWithValidChecksum_SetsVersionMismatch(uint version)
     {

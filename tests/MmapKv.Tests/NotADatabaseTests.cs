@@ -119,7 +119,7 @@ public class NotADatabaseTests
 
     [Theory]
     [InlineData(4096, 2u)]
-    [InlineData(4096, 5u)]
+    [InlineData(4096, 6u)]
     [InlineData(4096, 1u)]
     [InlineData(4096, 0u)]
     [InlineData(16384, 1u)]

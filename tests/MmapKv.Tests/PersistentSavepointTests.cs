@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MmapKv.Format;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -294,7 +295,7 @@ public class PersistentSavepointTests
         }
         byte[] file = File.ReadAllBytes(path);
         int newest = TestData.NewestSlot(file, 4096);
-        Assert.Equal(4u, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(newest * 4096 + 8)));
+        Assert.Equal(MetaPage.FormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(newest * 4096 + 8)));
     }
 
     [Fact]

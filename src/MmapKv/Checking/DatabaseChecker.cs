@@ -268,10 +268,11 @@ internal sealed unsafe class DatabaseChecker
         try
         {
             VerifyHeader("free map", first, _ctx.Page(first), pages);
-            long[] bitmaps = FreeMap.ReadDirectory(_ctx, first, pages);
+            var directory = FreeMap.ReadDirectory(_ctx, first, pages);
+            long[] bitmaps = directory.Bitmaps;
             foreach (long id in bitmaps)
                 if (Claim(id, 1, 3, $"free-map bitmap page {id}")) VerifyHeader("free map", id, _ctx.Page(id), 1);
-            FreeMap.ReadFree(_ctx, bitmaps, (s, l) =>
+            FreeMap.ReadFree(_ctx, directory, (s, l) =>
             {
                 Claim(s, l, 2, $"free run {s}+{l}");
                 _report.FreePages += l;

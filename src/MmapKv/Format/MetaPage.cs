@@ -15,14 +15,15 @@ internal static unsafe class MetaPage
     /// <summary>PNG-style magic: a high byte, a name, CR LF, EOF and LF, so text-mode mangling is detected.</summary>
     public const ulong Magic = 0x0A1A0A0D564B4D89UL; // bytes 89 'M' 'K' 'V' 0D 0A 1A 0A
 
-    /// <summary>4: the meta record names the persistent-savepoint table (§6.1, §13). Version 3 readers would reuse
-    /// the pages savepoints retain, so they must not open such a file (§10). 3: tree descriptors carry a key order in
-    /// their flags (§5). 2: the meta page carries the commit list (§6.4), so a commit needs one device flush.</summary>
-    public const uint FormatVersion = 4;
+    /// <summary>5: the free-map directory carries a delta (§7.2), so a commit need not rewrite the bitmap pages;
+    /// version 4 readers would ignore it and misread which pages are free (§10). 4: the meta record names the
+    /// persistent-savepoint table (§6.1, §13). 3: tree descriptors carry a key order in their flags (§5). 2: the meta
+    /// page carries the commit list (§6.4), so a commit needs one device flush.</summary>
+    public const uint FormatVersion = 5;
 
-    /// <summary>The oldest version this build opens: a version 3 record is a version 4 record without savepoints
-    /// (its savepoint fields were reserved and zero), so it is read as one and the next commit writes version 4
-    /// (§10). Older files are refused.</summary>
+    /// <summary>The oldest version this build opens: a version 4 file is a version 5 file whose directories have no
+    /// delta, and a version 3 record a version 4 record without savepoints (its savepoint fields were reserved and
+    /// zero), so both are read as version 5, and the next commit writes version 5 (§10). Older files are refused.</summary>
     public const uint OldestReadableVersion = 3;
 
     public const int MagicOffset = 0;                                   // u64

@@ -6,9 +6,9 @@ namespace MmapKv.FreeSpace;
 
 /// <summary>
 /// The free-space map (docs/format.md §7): bitmap pages with one bit per page (1 = free), and a directory run
-/// listing the bitmap pages in order. Bitmap i covers pages <c>[i·B, (i+1)·B)</c> with B = <see cref="BitsPerPage"/>.
-/// Both are copy-on-write like every other page: a commit rewrites only the bitmap pages whose bits changed, plus
-/// the directory.
+/// listing the bitmap pages in order, then the delta: the pages whose status differs from their bit (§7.2).
+/// Bitmap i covers pages <c>[i·B, (i+1)·B)</c> with B = <see cref="BitsPerPage"/>. Both are copy-on-write like
+/// every other page: a commit rewrites the directory, and the bitmap pages only when it folds the delta into them.
 /// </summary>
 internal static unsafe class FreeMap
 {
@@ -21,9 +21,18 @@ internal static unsafe class FreeMap
     /// <summary>Bitmap pages needed to cover <paramref name="pageCount"/> pages.</summary>
     public static long BitmapsFor(int pageSize, long pageCount) => (pageCount + BitsPerPage(pageSize) - 1) / BitsPerPage(pageSize);
 
-    /// <summary>Pages in a directory run listing <paramref name="bitmaps"/> bitmap pages.</summary>
-    public static long DirectoryPagesFor(int pageSize, long bitmaps) =>
-        (PageHeader.Size + CountSize + bitmaps * IdSize + pageSize - 1) / pageSize;
+    /// <summary>Pages in a directory run listing <paramref name="bitmaps"/> bitmap pages and <paramref name="delta"/> delta entries.</summary>
+    public static long DirectoryPagesFor(int pageSize, long bitmaps, long delta = 0) =>
+        (PageHeader.Size + PayloadSize(bitmaps, delta) + pageSize - 1) / pageSize;
+
+    /// <summary>The directory's payload length (its header's <c>upper</c>, §7.2) with a delta section.</summary>
+    public static long PayloadSize(long bitmaps, long delta) => CountSize + bitmaps * IdSize + CountSize + delta * IdSize;
+
+    /// <summary>
+    /// The most delta entries a writer keeps before it folds them into the bitmaps (§7.5): a sixteenth of a page in
+    /// bytes, 256 with 4 KiB pages, so the delta takes at most half of a one-page directory.
+    /// </summary>
+    public static int MaxDeltaEntries(int pageSize) => pageSize / 16;
 
     public static void InitBitmap(byte* page, long id, long txnId, int pageSize)
     {
@@ -39,22 +48,70 @@ internal static unsafe class FreeMap
         *b = free ? (byte)(*b | mask) : (byte)(*b & ~mask);
     }
 
-    public static void WriteDirectory(byte* first, long id, long txnId, long runPages, IReadOnlyList<long> bitmaps, int pageSize)
+    /// <summary>Writes a directory run: the bitmap ids, then the <paramref name="delta"/> entries (sorted, §7.2).</summary>
+    public static void WriteDirectory(byte* first, long id, long txnId, long runPages, IReadOnlyList<long> bitmaps, List<long> delta, int pageSize)
     {
         new Span<byte>(first, checked((int)(runPages * pageSize))).Clear(); // every checksummed byte written (NodeWriter.Init)
-        PageHeader.Init(first, PageKind.FreeMapDirectory, id, txnId, (uint)(CountSize + bitmaps.Count * IdSize), (uint)runPages);
+        PageHeader.Init(first, PageKind.FreeMapDirectory, id, txnId, checked((uint)PayloadSize(bitmaps.Count, delta.Count)), (uint)runPages);
         Unsafe.WriteUnaligned(first + PageHeader.Size, (long)bitmaps.Count);
         byte* p = first + PageHeader.Size + CountSize;
         for (int i = 0; i < bitmaps.Count; i++) Unsafe.WriteUnaligned(p + i * IdSize, bitmaps[i]);
+        p += bitmaps.Count * IdSize;
+        Unsafe.WriteUnaligned(p, (long)delta.Count);
+        p += CountSize;
+        for (int i = 0; i < delta.Count; i++) Unsafe.WriteUnaligned(p + i * IdSize, delta[i]);
     }
+
+    /// <summary>
+    /// Appends the delta entries of a directory this process wrote or verified (<see cref="ReadDirectory"/>) to
+    /// <paramref name="delta"/>; none for a directory without a delta section (version 4 and older, §10).
+    /// </summary>
+    public static void ReadDelta(byte* directory, List<long> delta)
+    {
+        long count = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size);
+        if (PageHeader.Upper(directory) == CountSize + count * IdSize) return;
+        byte* p = directory + PageHeader.Size + CountSize + count * IdSize;
+        long entries = Unsafe.ReadUnaligned<long>(p);
+        for (long i = 0; i < entries; i++) delta.Add(Unsafe.ReadUnaligned<long>(p + CountSize + i * IdSize));
+    }
+
+    /// <summary>
+    /// Whether page <paramref name="id"/> is free in the state whose map has its directory at <paramref name="directory"/>
+    /// (the delta first, then the bitmap), for a map this process wrote. <paramref name="map"/> is page 0.
+    /// </summary>
+    public static bool IsFree(byte* map, byte* directory, int pageSize, long id)
+    {
+        long count = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size);
+        byte* ids = directory + PageHeader.Size + CountSize;
+        if (PageHeader.Upper(directory) != CountSize + count * IdSize)
+        {
+            byte* entries = ids + count * IdSize + CountSize;
+            long lo = 0, hi = Unsafe.ReadUnaligned<long>(entries - CountSize) - 1;
+            while (lo <= hi)
+            {
+                long mid = (lo + hi) >>> 1;
+                long entry = Unsafe.ReadUnaligned<long>(entries + mid * IdSize);
+                long page = FreeMapDelta.PageOf(entry);
+                if (page == id) return FreeMapDelta.IsFree(entry);
+                if (page < id) lo = mid + 1; else hi = mid - 1;
+            }
+        }
+        long bitsPer = BitsPerPage(pageSize);
+        long bitmapId = Unsafe.ReadUnaligned<long>(ids + id / bitsPer * IdSize);
+        return IsBitSet(map + bitmapId * pageSize, id % bitsPer);
+    }
+
+    /// <summary>Bit <paramref name="bit"/> of a bitmap page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsBitSet(byte* bitmap, long bit) => (bitmap[PageHeader.Size + (bit >> 3)] >> (int)(bit & 7) & 1) != 0;
 
     /// <summary>
     /// Reads and verifies the directory of a snapshot (invariants F1–F2): checksum, header, exactly as many bitmap
     /// ids as the page count needs, each inside the file. A snapshot without a map (id 0) has no free pages.
     /// </summary>
-    public static long[] ReadDirectory(PageContext ctx, long first, long runPages)
+    public static FreeMapDirectory ReadDirectory(PageContext ctx, long first, long runPages)
     {
-        if (first == 0) return Array.Empty<long>();
+        if (first == 0) return FreeMapDirectory.None;
         byte* p = ctx.Page(first);
         if (PageHeader.Kind(p) != PageKind.FreeMapDirectory || PageHeader.RunPages(p) != runPages || PageHeader.PageId(p) != first)
             Corrupt.Throw(first, $"expected the free-map directory ({runPages} pages), found kind {PageHeader.Kind(p)} with {PageHeader.RunPages(p)} pages");
@@ -69,7 +126,7 @@ internal static unsafe class FreeMap
     /// The snapshot's page count is not known, only that its bitmaps cover it: pages up to
     /// <c>ids.Length × BitsPerPage</c> may belong to it.
     /// </summary>
-    public static long[] ReadSnapshotDirectory(PageContext ctx, long first)
+    public static FreeMapDirectory ReadSnapshotDirectory(PageContext ctx, long first)
     {
         if (first < MetaPage.Count || first >= ctx.PageCount) Corrupt.Throw(first, "a free-map directory outside the file");
         byte* p = ctx.Page(first);
@@ -79,15 +136,18 @@ internal static unsafe class FreeMap
         return ReadBitmapIds(ctx, first, runPages, 1, BitmapsFor(ctx.PageSize, ctx.PageCount));
     }
 
-    /// <summary>The directory's checksum, and its bitmap count within [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    private static long[] ReadBitmapIds(PageContext ctx, long first, long runPages, long min, long max)
+    /// <summary>
+    /// The directory's checksum, its bitmap count within [<paramref name="min"/>, <paramref name="max"/>], and its
+    /// delta (F1–F3): entries in ascending page order, each page inside the file and not a meta page.
+    /// </summary>
+    private static FreeMapDirectory ReadBitmapIds(PageContext ctx, long first, long runPages, long min, long max)
     {
         byte* p = ctx.Page(first);
         // The writer trusts the map to say which pages it may overwrite, so it is always verified.
         if (PageHeader.Checksum(p) != Checksum.OfPage(p, runPages * ctx.PageSize))
             Corrupt.Throw(first, "free-map directory checksum mismatch");
         long count = Unsafe.ReadUnaligned<long>(p + PageHeader.Size);
-        if (count < min || count > max || DirectoryPagesFor(ctx.PageSize, count) > runPages || PageHeader.Upper(p) != CountSize + count * IdSize)
+        if (count < min || count > max || DirectoryPagesFor(ctx.PageSize, count) > runPages)
             Corrupt.Throw(first, min == max ? $"free-map directory lists {count} bitmaps; {min} cover the file" : $"free-map directory lists {count} bitmaps; {min} to {max} cover the file");
         var ids = new long[count];
         for (long i = 0; i < count; i++)
@@ -97,17 +157,60 @@ internal static unsafe class FreeMap
                 Corrupt.Throw(first, $"free-map bitmap {i} is page {id}, outside the file");
             ids[i] = id;
         }
-        return ids;
+        long upper = PageHeader.Upper(p);
+        if (upper == CountSize + count * IdSize) return new FreeMapDirectory(ids, []); // no delta section (§10)
+        // The delta count is read only once the run is known to hold it, and bounded before it sizes anything.
+        long room = (runPages * ctx.PageSize - PageHeader.Size - PayloadSize(count, 0)) / IdSize;
+        long entries = DirectoryPagesFor(ctx.PageSize, count, 0) <= runPages ? Unsafe.ReadUnaligned<long>(p + PageHeader.Size + CountSize + count * IdSize) : -1;
+        if (entries < 0 || entries > room || upper != PayloadSize(count, entries))
+            Corrupt.Throw(first, $"free-map directory payload of {upper} bytes does not match its {count} bitmaps and delta");
+        var delta = new long[entries];
+        byte* e = p + PageHeader.Size + PayloadSize(count, 0);
+        long previous = MetaPage.Count - 1;
+        for (long i = 0; i < entries; i++)
+        {
+            long entry = Unsafe.ReadUnaligned<long>(e + i * IdSize);
+            long page = FreeMapDelta.PageOf(entry);
+            if (page <= previous || page >= ctx.PageCount)
+                Corrupt.Throw(first, $"free-map delta entry {i} names page {page}: entries must ascend and lie in [{MetaPage.Count}, {ctx.PageCount})");
+            previous = page;
+            delta[i] = entry;
+        }
+        return new FreeMapDirectory(ids, delta);
     }
 
+    /// <summary>A map without a delta: <see cref="ReadFree(PageContext, FreeMapDirectory, Action{long, long})"/> over these bitmaps alone.</summary>
+    public static void ReadFree(PageContext ctx, long[] bitmaps, Action<long, long> onRun) => ReadFree(ctx, new FreeMapDirectory(bitmaps, []), onRun);
+
     /// <summary>
-    /// Calls <paramref name="onRun"/> for every maximal run of free pages, verifying each bitmap page (F3: checksum,
-    /// header; no bit set for a meta page or past the page count).
+    /// Calls <paramref name="onRun"/> for every maximal run of free pages (a delta entry overrides its page's bit),
+    /// verifying each bitmap page (F3: checksum, header; no bit set for a meta page or past the page count).
     /// </summary>
-    public static void ReadFree(PageContext ctx, long[] bitmaps, Action<long, long> onRun)
+    public static void ReadFree(PageContext ctx, FreeMapDirectory directory, Action<long, long> onRun)
     {
         long bitsPer = BitsPerPage(ctx.PageSize);
+        long[] bitmaps = directory.Bitmaps, delta = directory.Delta;
+        int next = 0; // the first delta entry not yet merged
         long runStart = -1, runLength = 0;
+        void Add(long page)
+        {
+            if (runLength > 0 && page == runStart + runLength) { runLength++; return; }
+            if (runLength > 0) onRun(runStart, runLength);
+            runStart = page;
+            runLength = 1;
+        }
+        // Delta entries below page (exclusive) that call their page free; returns whether page itself has an entry.
+        bool MergeUpTo(long page, out bool free)
+        {
+            free = false;
+            for (; next < delta.Length && FreeMapDelta.PageOf(delta[next]) <= page; next++)
+            {
+                long at = FreeMapDelta.PageOf(delta[next]);
+                if (at == page) { free = FreeMapDelta.IsFree(delta[next++]); return true; }
+                if (FreeMapDelta.IsFree(delta[next])) Add(at);
+            }
+            return false;
+        }
         for (int i = 0; i < bitmaps.Length; i++)
         {
             long id = bitmaps[i];
@@ -128,13 +231,11 @@ internal static unsafe class FreeMap
                     long page = i * bitsPer + w * 64 + b;
                     if (page < MetaPage.Count || page >= ctx.PageCount)
                         Corrupt.Throw(id, $"free-map bit set for page {page}, which cannot be free");
-                    if (runLength > 0 && page == runStart + runLength) { runLength++; continue; }
-                    if (runLength > 0) onRun(runStart, runLength);
-                    runStart = page;
-                    runLength = 1;
+                    if (!MergeUpTo(page, out bool free) || free) Add(page);
                 }
             }
         }
+        MergeUpTo(long.MaxValue, out _);
         if (runLength > 0) onRun(runStart, runLength);
     }
 }

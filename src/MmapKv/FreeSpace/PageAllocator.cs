@@ -135,11 +135,12 @@ internal sealed class PageAllocator
     private void Load(PageContext ctx, long directoryFirst, long directoryPages)
     {
         PageCount = ctx.PageCount;
-        var ids = FreeMap.ReadDirectory(ctx, directoryFirst, directoryPages);
+        var directory = FreeMap.ReadDirectory(ctx, directoryFirst, directoryPages);
+        long[] ids = directory.Bitmaps;
         _bitmapIds = ids.ToList();
         _spareBitmapIds = null;
         // Opening makes the opened meta durable (see KvDatabase.Open), so everything it marks free is free under R1 and R2.
-        FreeMap.ReadFree(ctx, ids, Pool.AddRun);
+        FreeMap.ReadFree(ctx, directory, Pool.AddRun);
         // The map must not call its own pages free, or the first allocation would overwrite it.
         foreach (long id in ids)
             if (Pool.Contains(id)) Corrupt.Throw(id, "a free-map bitmap page is marked free");

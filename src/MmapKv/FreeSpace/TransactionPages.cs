@@ -53,6 +53,9 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private Queue<long> _touchedQueue = new();                      // what _mapTouched points to during the map write
     private readonly FreePageSet _reusable = new();                 // dirty pages freed again (W2)
     private HashSet<int> _mapShadowed = new();                      // FreeMapWriter: bitmap pages already shadowed
+    private List<long> _mapIds = new();                             // FreeMapWriter: the queued pages, sorted
+    private List<long> _oldDelta = new();                           // FreeMapWriter: the committed map's delta
+    private List<long> _newDelta = new();                           // FreeMapWriter: the delta being written
     private readonly Func<long, bool> _isOwnWrite;
 
     // Savepoints (W6), innermost last; empty unless the transaction made one. _frozen is the newest one's, or null.
@@ -131,6 +134,10 @@ internal sealed unsafe class TransactionPages : IWritablePages
         else _touchedQueue.Clear();
         if (_mapShadowed.EnsureCapacity(0) > ReuseLimit) _mapShadowed = new();
         else _mapShadowed.Clear();
+        if (_mapIds.Capacity > ReuseLimit) _mapIds = new();
+        else _mapIds.Clear();
+        _oldDelta.Clear(); // at most a directory's worth (FreeMap.MaxDeltaEntries): kept
+        _newDelta.Clear();
         _dirtyRuns.Clear();
         _reusable.Clear();
         DropSavepoints();
@@ -389,6 +396,18 @@ internal sealed unsafe class TransactionPages : IWritablePages
 
     /// <summary>For <see cref="FreeMapWriter"/>: the indexes of the bitmap pages this commit has shadowed. Empty at <see cref="BeginMapWrite"/>.</summary>
     internal HashSet<int> MapShadowed => _mapShadowed;
+
+    /// <summary>For <see cref="FreeMapWriter"/>: scratch lists for the queued pages, the committed delta and the new one.</summary>
+    internal (List<long> Ids, List<long> OldDelta, List<long> NewDelta) MapScratch
+    {
+        get
+        {
+            _mapIds.Clear();
+            _oldDelta.Clear();
+            _newDelta.Clear();
+            return (_mapIds, _oldDelta, _newDelta);
+        }
+    }
 
     private List<long>? _newBitmapIds;
 

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using MmapKv.Format;
 using MmapKv.FreeSpace;
 
@@ -32,25 +31,16 @@ internal static unsafe class CommitListBuilder
         list.Clear();
         list.EnsureCapacity((int)Math.Min(total, capacity + 1L));
         byte* directory = meta.FreeMapPage == 0 ? null : map + meta.FreeMapPage * pageSize;
-        long bitsPerBitmap = FreeMap.BitsPerPage(pageSize);
         foreach (var (first, pages) in ranges)
         {
             for (long id = first; id < first + pages; id++)
             {
-                if (directory != null && IsFree(map, directory, bitsPerBitmap, pageSize, id)) continue;
+                if (directory != null && FreeMap.IsFree(map, directory, pageSize, id)) continue;
                 if (list.Count == capacity) return false;
                 list.Add((id, CommitList.OfPage(map + id * pageSize, pageSize)));
             }
         }
         return true;
-    }
-
-    private static bool IsFree(byte* map, byte* directory, long bitsPerBitmap, int pageSize, long id)
-    {
-        long index = id / bitsPerBitmap, bit = id % bitsPerBitmap;
-        long bitmapId = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size + FreeMap.CountSize + index * FreeMap.IdSize);
-        byte* bitmap = map + bitmapId * pageSize;
-        return (bitmap[PageHeader.Size + (bit >> 3)] >> (int)(bit & 7) & 1) != 0;
     }
 
     /// <summary>
