@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using MmapKv.Format;
 using Xunit;
 
 namespace MmapKv.Tests;
@@ -44,7 +45,7 @@ public class LockFileDamageTests(ITestOutputHelper output)
                 break;
             case "wrong-version":
                 f.Position = 8; // docs/format.md §12.1
-                f.Write(BitConverter.GetBytes(3u));
+                f.Write(BitConverter.GetBytes(LockFileLayout.FileVersion + 1));
                 break;
             case "wrong-slot-size":
                 f.Position = 20;
@@ -91,7 +92,7 @@ public class LockFileDamageTests(ITestOutputHelper output)
         f.ReadExactly(header);
         Assert.True(header.Length >= 4096 + 64, $"the lock file is {header.Length} bytes");
         Assert.Equal("MmapKvLk", Encoding.ASCII.GetString(header, 0, 8));
-        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8))); // docs/format.md §12.1
+        Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8))); // docs/format.md §12.1
         Assert.Equal(64u, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(20)));
     }
 

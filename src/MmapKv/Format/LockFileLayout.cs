@@ -9,8 +9,12 @@ internal static class LockFileLayout
     /// <summary>"MmapKvLk" as a little-endian u64.</summary>
     public const ulong Magic = 0x6B4C_764B_7061_6D4D;
 
-    /// <summary>The version this code writes and accepts (2: readers hold snapshot locks, §12.4).</summary>
-    public const uint FileVersion = 2;
+    /// <summary>
+    /// The version this code writes and accepts (3: the database format is 5, so processes of a version 4 build,
+    /// which would refuse the meta records they find here, never share a file with this one, §12.5; 2: readers hold
+    /// snapshot locks, §12.4).
+    /// </summary>
+    public const uint FileVersion = 3;
 
     /// <summary>Bytes of the header before the first reader slot.</summary>
     public const int HeaderSize = 4096;
