@@ -99,6 +99,7 @@ public sealed partial class KvDatabase : IDisposable, IDatabaseGauges
                 FreeMapAudit.CheckNodesNotFree(ContextAt(meta.PageCount), meta, MaxKeySize, _allocator.Pool);
                 _allocatorTxn = meta.TxnId;
             }
+            _allocator.DeltaCapacity = options.FreeMapDeltaCapacity;
             Growth = new FileGrowth(storage, Pipeline, _allocator, OldestReaderForSpace, PageSize);
         }
         // Created last: it starts the interval timer, and if loading the free map throws, no timer is left behind.

@@ -102,6 +102,13 @@ public sealed record KvOptions
     /// <summary>Unix permission bits for a newly created file. Default: owner read/write only (0600).</summary>
     public int CreateMode { get; init; } = Convert.ToInt32("600", 8);
 
+    /// <summary>
+    /// For tests: the most free-map delta entries a commit keeps before it folds them into the bitmaps (0: every
+    /// commit folds; null: the format's limit, docs/format.md §7.5). Any value writes a valid map; a small one makes
+    /// the fold, otherwise rare in a small file, happen every few commits.
+    /// </summary>
+    internal int? FreeMapDeltaCapacity { get; init; }
+
     internal void Validate()
     {
         if (!Limits.IsValidPageSize(PageSize))

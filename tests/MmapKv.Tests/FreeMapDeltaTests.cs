@@ -227,6 +227,59 @@ public unsafe class FreeMapDeltaTests
     }
 
     /// <summary>
+    /// With a delta capacity of 0 every commit folds (the map is the bitmaps alone, as in version 4); with 3, commits
+    /// fold deltas that are not empty every few commits. Random puts and deletes, some under a long reader: after
+    /// each commit the checker finds the map exact, and a reopen sees the same free pages.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(40)]
+    public void SmallDeltaCapacity_EveryStateIsExact(int capacity)
+    {
+        using var dir = new TempDir();
+        string path = dir.File();
+        var options = new KvOptions { Durability = Durability.Immediate, FreeMapDeltaCapacity = capacity };
+        var rng = new Random(capacity);
+        int nonEmptyFolds = 0, deltaCommits = 0;
+        using (var db = KvDatabase.Open(path, options))
+        {
+            long[] previousBitmaps = [], previousDelta = [];
+            ReadTransaction? reader = null;
+            for (int c = 0; c < 150; c++)
+            {
+                if (c % 25 == 5) reader = db.BeginRead();
+                if (c % 25 == 15) { reader?.Dispose(); reader = null; }
+                using (var tx = db.BeginWrite())
+                {
+                    int n = rng.Next(1, c % 10 == 0 ? 200 : 6);
+                    for (int i = 0; i < n; i++)
+                    {
+                        int k = rng.Next(3_000);
+                        if (rng.Next(3) == 0) tx.Delete(TestData.Key(k));
+                        else tx.Put(TestData.Key(k), TestData.Value(k, rng.Next(10, 300)));
+                    }
+                    tx.Commit();
+                }
+                AssertMapExact(db);
+                var (b, d) = NewestMap(db);
+                Assert.True(d.Length <= capacity, $"commit {c}: {d.Length} delta entries, capacity {capacity}");
+                if (previousDelta.Length > 0 && d.Length == 0 && !b.SequenceEqual(previousBitmaps)) nonEmptyFolds++;
+                if (d.Length > 0) deltaCommits++;
+                (previousBitmaps, previousDelta) = (b, d);
+            }
+            reader?.Dispose();
+        }
+        if (capacity == 0) Assert.Equal(0, deltaCommits);
+        else
+        {
+            Assert.True(deltaCommits > 10, $"only {deltaCommits} commits kept a delta");
+            if (capacity == 3) Assert.True(nonEmptyFolds >= 5, $"only {nonEmptyFolds} folds of a non-empty delta"); // the seed is fixed: 7
+        }
+        using (var db = KvDatabase.Open(path, new KvOptions { ReadOnly = true })) AssertMapExact(db);
+    }
+
+    /// <summary>
     /// A version 4 file: its directories end after the bitmap ids (no delta section). This build reads it, and its
     /// next commit writes version 5 with a delta.
     /// </summary>

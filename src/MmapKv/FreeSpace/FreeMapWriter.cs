@@ -8,7 +8,7 @@ namespace MmapKv.FreeSpace;
 /// The map is the committed bitmaps plus a delta (§7.2): the pages whose status differs from their bit. A commit
 /// writes a new directory with the delta brought up to date, and leaves the bitmaps alone, so a small commit writes
 /// one map page instead of one per bitmap it touches. When the delta would outgrow
-/// <see cref="FreeMap.MaxDeltaEntries"/>, or the file needs another bitmap, or there is no map yet, the commit
+/// <see cref="FreeMap.MaxDeltaEntries"/> (or the database's smaller <see cref="TransactionPages.DeltaCapacity"/>), or the file needs another bitmap, or there is no map yet, the commit
 /// folds: it rewrites every bitmap page the old delta and its own changes touch, and writes an empty delta.
 /// Either way the map describes exactly the committed state (F1–F4).
 /// </remarks>
@@ -63,7 +63,7 @@ internal static unsafe class FreeMapWriter
         while (touched.TryDequeue(out long queued)) ids.Add(queued);
         int pageSize = pages.PageSize;
         if (bitmaps.Count == 0 || FreeMap.BitmapsFor(pageSize, pages.PageCount) != bitmaps.Count) return false;
-        int capacity = FreeMap.MaxDeltaEntries(pageSize);
+        int capacity = pages.DeltaCapacity;
         long bitsPer = FreeMap.BitsPerPage(pageSize);
         ids.Sort();
         int o = 0;

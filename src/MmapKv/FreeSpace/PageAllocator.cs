@@ -45,6 +45,9 @@ internal sealed class PageAllocator
     public long PendingCount { get => Volatile.Read(ref _pendingCount); private set => Volatile.Write(ref _pendingCount, value); }
     private long _pendingCount;
 
+    /// <summary>The most delta entries a commit keeps before it folds (null: the format's limit, FreeMap.MaxDeltaEntries).</summary>
+    public int? DeltaCapacity { get; set; }
+
     /// <summary>The committed free map's bitmap pages, in order (docs/format.md §7).</summary>
     public IReadOnlyList<long> BitmapIds => _bitmapIds;
     private List<long> _bitmapIds = null!; // set by Load

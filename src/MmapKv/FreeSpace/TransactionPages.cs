@@ -397,6 +397,9 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// <summary>For <see cref="FreeMapWriter"/>: the indexes of the bitmap pages this commit has shadowed. Empty at <see cref="BeginMapWrite"/>.</summary>
     internal HashSet<int> MapShadowed => _mapShadowed;
 
+    /// <summary>The most delta entries this commit's map may keep before it folds (docs/format.md §7.5).</summary>
+    internal int DeltaCapacity => Math.Min(_allocator.DeltaCapacity ?? int.MaxValue, FreeMap.MaxDeltaEntries(_pageSize));
+
     /// <summary>For <see cref="FreeMapWriter"/>: scratch lists for the queued pages, the committed delta and the new one.</summary>
     internal (List<long> Ids, List<long> OldDelta, List<long> NewDelta) MapScratch
     {
