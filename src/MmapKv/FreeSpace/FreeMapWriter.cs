@@ -7,10 +7,11 @@ namespace MmapKv.FreeSpace;
 /// <remarks>
 /// The map is the committed bitmaps plus a delta (§7.2): the pages whose status differs from their bit. A commit
 /// writes a new directory with the delta brought up to date, and leaves the bitmaps alone, so a small commit writes
-/// one map page instead of one per bitmap it touches. When the delta would outgrow
-/// <see cref="FreeMap.MaxDeltaEntries"/> (or the database's smaller <see cref="TransactionPages.DeltaCapacity"/>), or the file needs another bitmap, or there is no map yet, the commit
-/// folds: it rewrites every bitmap page the old delta and its own changes touch, and writes an empty delta.
-/// Either way the map describes exactly the committed state (F1–F4).
+/// one map page instead of one per bitmap it touches. The commit folds instead when the delta would outgrow
+/// <see cref="TransactionPages.DeltaCapacity"/> (<see cref="FreeMap.MaxDeltaEntries"/> unless a test asks for
+/// less), when the file needs another bitmap, or when there is no map yet: it rewrites every bitmap page the old
+/// delta and its own changes touch, and writes an empty delta. Either way the map describes exactly the committed
+/// state (F1–F4).
 /// </remarks>
 internal static unsafe class FreeMapWriter
 {
