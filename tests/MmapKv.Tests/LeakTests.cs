@@ -70,7 +70,11 @@ public class LeakTests
                 GC.WaitForPendingFinalizers();
                 Thread.Sleep(grace + TimeSpan.FromMilliseconds(20));
             }
-            if (round == 100) baseline = db.GetStats().PageCount;
+            // The baseline is taken after ten reclamation rounds: by then the file holds what 64 pinned snapshots need.
+            // At round 100 it could still be growing towards that (under Wine it was 840 pages, then 1,686 at the
+            // end, the steady state a native run reaches by round 100). Without reclamation the 800 leaks after the
+            // baseline would add about 40,000 pages.
+            if (round == 400) baseline = db.GetStats().PageCount;
         }
         var stats = db.GetStats();
         Assert.True(stats.ActiveReaders <= 64);
