@@ -59,7 +59,7 @@ public unsafe class FreeMapTests
             // Pages 0 and 1 of this buffer are the two bitmaps; reach them through a context over a large "file".
             var ctx = new PageContext(b, ps, pageCount);
             var runs = new List<(long, long)>();
-            FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (s, l) => runs.Add((s, l)));
+            FreeMap.ReadFree(ctx, new FreeMapDirectory(new long[] { 0, 1 }, []), (s, l) => runs.Add((s, l)));
             var expected = new List<(long, long)>();
             foreach (long id in free)
             {
@@ -71,14 +71,14 @@ public unsafe class FreeMapTests
             // A bit for a meta page, or one past the page count, is corruption.
             FreeMap.SetBit(b, 1, true);
             PageHeader.SetChecksum(b, Checksum.OfPage(b, ps));
-            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (_, _) => { }));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new FreeMapDirectory(new long[] { 0, 1 }, []), (_, _) => { }));
             FreeMap.SetBit(b, 1, false);
             PageHeader.SetChecksum(b, Checksum.OfPage(b, ps));
             var shorter = new PageContext(b, ps, bitsPer + 10);
-            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(shorter, new long[] { 0, 1 }, (_, _) => { }));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(shorter, new FreeMapDirectory(new long[] { 0, 1 }, []), (_, _) => { }));
             // A flipped bit fails the checksum.
             b[ps + 100] ^= 1;
-            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new long[] { 0, 1 }, (_, _) => { }));
+            Assert.Throws<CorruptDatabaseException>(() => FreeMap.ReadFree(ctx, new FreeMapDirectory(new long[] { 0, 1 }, []), (_, _) => { }));
         }
     }
 

@@ -63,16 +63,24 @@ internal static unsafe class FreeMap
     }
 
     /// <summary>
-    /// Appends the delta entries of a directory this process wrote or verified (<see cref="ReadDirectory"/>) to
-    /// <paramref name="delta"/>; none for a directory without a delta section (version 4 and older, §10).
+    /// The delta section of a directory this process wrote or verified (<see cref="ReadDirectory"/>): a pointer to its
+    /// first entry and the entry count, or null when the directory has none (version 4 and older, §10).
     /// </summary>
-    public static void ReadDelta(byte* directory, List<long> delta)
+    private static byte* DeltaOf(byte* directory, out long entries)
     {
         long count = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size);
-        if (PageHeader.Upper(directory) == CountSize + count * IdSize) return;
+        entries = 0;
+        if (PageHeader.Upper(directory) == CountSize + count * IdSize) return null;
         byte* p = directory + PageHeader.Size + CountSize + count * IdSize;
-        long entries = Unsafe.ReadUnaligned<long>(p);
-        for (long i = 0; i < entries; i++) delta.Add(Unsafe.ReadUnaligned<long>(p + CountSize + i * IdSize));
+        entries = Unsafe.ReadUnaligned<long>(p);
+        return p + CountSize;
+    }
+
+    /// <summary>Appends the delta entries of a directory this process wrote or verified to <paramref name="delta"/>.</summary>
+    public static void ReadDelta(byte* directory, List<long> delta)
+    {
+        byte* e = DeltaOf(directory, out long entries);
+        for (long i = 0; i < entries; i++) delta.Add(Unsafe.ReadUnaligned<long>(e + i * IdSize));
     }
 
     /// <summary>
@@ -81,23 +89,18 @@ internal static unsafe class FreeMap
     /// </summary>
     public static bool IsFree(byte* map, byte* directory, int pageSize, long id)
     {
-        long count = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size);
-        byte* ids = directory + PageHeader.Size + CountSize;
-        if (PageHeader.Upper(directory) != CountSize + count * IdSize)
+        byte* e = DeltaOf(directory, out long entries);
+        long lo = 0, hi = entries - 1;
+        while (lo <= hi)
         {
-            byte* entries = ids + count * IdSize + CountSize;
-            long lo = 0, hi = Unsafe.ReadUnaligned<long>(entries - CountSize) - 1;
-            while (lo <= hi)
-            {
-                long mid = (lo + hi) >>> 1;
-                long entry = Unsafe.ReadUnaligned<long>(entries + mid * IdSize);
-                long page = FreeMapDelta.PageOf(entry);
-                if (page == id) return FreeMapDelta.IsFree(entry);
-                if (page < id) lo = mid + 1; else hi = mid - 1;
-            }
+            long mid = (lo + hi) >>> 1;
+            long entry = Unsafe.ReadUnaligned<long>(e + mid * IdSize);
+            long page = FreeMapDelta.PageOf(entry);
+            if (page == id) return FreeMapDelta.IsFree(entry);
+            if (page < id) lo = mid + 1; else hi = mid - 1;
         }
         long bitsPer = BitsPerPage(pageSize);
-        long bitmapId = Unsafe.ReadUnaligned<long>(ids + id / bitsPer * IdSize);
+        long bitmapId = Unsafe.ReadUnaligned<long>(directory + PageHeader.Size + CountSize + id / bitsPer * IdSize);
         return IsBitSet(map + bitmapId * pageSize, id % bitsPer);
     }
 
@@ -178,9 +181,6 @@ internal static unsafe class FreeMap
         }
         return new FreeMapDirectory(ids, delta);
     }
-
-    /// <summary>A map without a delta: <see cref="ReadFree(PageContext, FreeMapDirectory, Action{long, long})"/> over these bitmaps alone.</summary>
-    public static void ReadFree(PageContext ctx, long[] bitmaps, Action<long, long> onRun) => ReadFree(ctx, new FreeMapDirectory(bitmaps, []), onRun);
 
     /// <summary>
     /// Calls <paramref name="onRun"/> for every maximal run of free pages (a delta entry overrides its page's bit),

@@ -134,10 +134,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
         else _touchedQueue.Clear();
         if (_mapShadowed.EnsureCapacity(0) > ReuseLimit) _mapShadowed = new();
         else _mapShadowed.Clear();
-        if (_mapIds.Capacity > ReuseLimit) _mapIds = new();
-        else _mapIds.Clear();
-        _oldDelta.Clear(); // at most a directory's worth (FreeMap.MaxDeltaEntries): kept
-        _newDelta.Clear();
+        if (_mapIds.Capacity > ReuseLimit) _mapIds = new(); // the deltas hold at most a directory's worth: kept
         _dirtyRuns.Clear();
         _reusable.Clear();
         DropSavepoints();
