@@ -321,7 +321,7 @@ public class SharedModeTests(ITestOutputHelper output)
     /// began.
     /// </summary>
     [Fact]
-    public void Openers_JoiningWhileAnotherCommitsAsFastAsItCan_AllOpen()
+    public async Task Openers_JoiningWhileAnotherCommitsAsFastAsItCan_AllOpen()
     {
         using var dir = new TempDir();
         string path = dir.File();
@@ -349,7 +349,7 @@ public class SharedModeTests(ITestOutputHelper output)
         finally
         {
             stop.Cancel();
-            committing.Wait();
+            await committing;
         }
         output.WriteLine($"{commits} commits during 200 joins");
         Assert.True(commits > 0);
