@@ -48,6 +48,12 @@ internal interface IEngine : IDisposable
     /// </summary>
     bool DurableCommits => true;
 
+    /// <summary>
+    /// Commits made durable and the device flushes that did it, since the engine was opened, as the engine counts
+    /// them itself; null for engines that do not report them.
+    /// </summary>
+    FlushTally? FlushCounts() => null;
+
     /// <summary>An engine's own integrity check, where it has one: null when fine, else the problems.</summary>
     string? SelfCheck() => null;
 }
@@ -95,3 +101,10 @@ internal interface ICursor : IDisposable
 /// <param name="CacheBytes">Cache for engines that keep their own (RocksDB block cache, SQLite page cache):
 /// about the size of the data, so nobody reads from disk.</param>
 internal sealed record EngineSettings(bool Durable, long MapSize, long CacheBytes);
+
+/// <summary>An engine's own counts: commits, the flushes that made them durable, and the seconds those flushes took.</summary>
+internal readonly record struct FlushTally(long Commits, long Flushes, double FlushSeconds)
+{
+    public static FlushTally operator -(FlushTally a, FlushTally b) => new(a.Commits - b.Commits, a.Flushes - b.Flushes, a.FlushSeconds - b.FlushSeconds);
+    public static FlushTally operator +(FlushTally a, FlushTally b) => new(a.Commits + b.Commits, a.Flushes + b.Flushes, a.FlushSeconds + b.FlushSeconds);
+}

@@ -1,10 +1,20 @@
+using System.Diagnostics.Metrics;
+
 namespace MmapKv.Benchmarks.Engines;
 
-/// <summary>MmapKv through its public API: Immediate commits for durable runs, Deferred otherwise.</summary>
+/// <summary>
+/// MmapKv through its public API: Immediate commits for durable runs, Deferred otherwise. Its commits and flushes
+/// are counted from the public "MmapKv" meter (mmapkv.commits, mmapkv.flushes, mmapkv.flush.duration), as any
+/// OpenTelemetry user would read them, for this engine's database only.
+/// </summary>
 internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
 {
     private KvDatabase? _db;
     private string _path = "";
+    private MeterListener? _listener;
+    private long _commits, _flushes;
+    private readonly object _secondsGate = new();
+    private double _flushSeconds;
 
     public string Id => "mmapkv";
     public string Name => "MmapKv";
@@ -16,6 +26,7 @@ internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
     public void Open(string directory)
     {
         _path = Path.Combine(directory, "data.mkv");
+        Listen(Path.GetFullPath(_path));
         _db = KvDatabase.Open(_path, new KvOptions
         {
             MaxSize = settings.MapSize,
@@ -27,6 +38,48 @@ internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
     {
         _db?.Dispose();
         _db = null;
+        _listener?.Dispose();
+        _listener = null;
+    }
+
+    public FlushTally? FlushCounts()
+    {
+        lock (_secondsGate) return new FlushTally(Interlocked.Read(ref _commits), Interlocked.Read(ref _flushes), _flushSeconds);
+    }
+
+    private void Listen(string fullPath)
+    {
+        _listener?.Dispose();
+        _commits = _flushes = 0;
+        _flushSeconds = 0;
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "MmapKv" && instrument.Name is "mmapkv.commits" or "mmapkv.flushes" or "mmapkv.flush.duration")
+                    listener.EnableMeasurementEvents(instrument);
+            },
+        };
+        // Each measurement names its database (tag db.namespace, the full path): other engines' and other runs'
+        // MmapKv databases in this process are not counted.
+        bool Ours(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "db.namespace") return tag.Value as string == fullPath;
+            return false;
+        }
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (!Ours(tags)) return;
+            if (instrument.Name == "mmapkv.flushes") Interlocked.Add(ref _flushes, value);
+            else Interlocked.Add(ref _commits, value);
+        });
+        _listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
+        {
+            if (!Ours(tags)) return;
+            lock (_secondsGate) _flushSeconds += seconds;
+        });
+        _listener.Start();
     }
 
     public void Dispose() => Close();

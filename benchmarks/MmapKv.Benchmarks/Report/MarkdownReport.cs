@@ -22,7 +22,7 @@ internal static class MarkdownReport
             sb.Append($"| {row.Label} | {Cell(results, row, "mmapkv")} |");
             foreach (var p in peers)
             {
-                string ratio = results.IsNotApplicable(row, p.Id) ? "n/a" : row.Kind == MetricKind.Fraction ? "" : Units.Ratio(results.Ratio(row, p.Id));
+                string ratio = results.IsNotApplicable(row, p.Id) ? "n/a" : row.Kind is MetricKind.Fraction or MetricKind.PerEvent ? "" : Units.Ratio(results.Ratio(row, p.Id));
                 sb.Append($" {Cell(results, row, p.Id)} | {ratio} |");
             }
             sb.AppendLine();
@@ -239,7 +239,7 @@ internal static class MarkdownReport
             | 8 | removals | deleting the first N/2 loaded keys in one transaction |
             | 9 | file size | bytes allocated on disk after closing the database, after step 1 and after step 8 |
             | 10 | sequential append | N inserts in key order in one transaction, into an empty database (LMDB: `MDB_APPEND`) |
-            | 11 | group commit | 4 threads × 250 one-insert transactions, each committed, into the N-key database of step 2 (interleaved) |
+            | 11 | group commit | 4 threads × 250 one-insert transactions, each committed, into the N-key database of step 2 (interleaved); MmapKv's commits per device flush and mean flush time from its own meter |
             | 12 | scaling (`--scaling`) | at 1M, 4M, 16M keys: bulk load, size, 1M random gets, 1,000 individual writes |
 
             Steps 1, 3–9 run on database A and step 10 on database B, one engine after another. The one-insert durable

@@ -10,7 +10,7 @@ internal static class Units
     public static string Value(Row row, double v) => double.IsNaN(v) ? "n/a" : row.Kind switch
     {
         MetricKind.Bytes => Bytes(v),
-        MetricKind.Fraction => v.ToString("0.00", C),
+        MetricKind.Fraction or MetricKind.PerEvent => v.ToString("0.00", C),
         MetricKind.Rate => PerSecond(v),
         _ => Millis(v),
     };

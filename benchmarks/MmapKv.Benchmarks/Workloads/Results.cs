@@ -65,6 +65,7 @@ internal sealed class Results
         // row it derives from); others as they came.
         double Order(Row r) =>
             r.Id == Workloads.Rows.FloorFraction.Id ? Array.IndexOf(Workloads.Rows.Standard, Workloads.Rows.IndividualWrites) + 0.5
+            : r.Id == Workloads.Rows.CommitsPerFlush.Id ? Array.IndexOf(Workloads.Rows.Standard, Workloads.Rows.GroupCommit) + 0.5
             : Array.FindIndex(Workloads.Rows.Standard, x => x.Id == r.Id) is var k and >= 0 ? k : double.MaxValue;
         var sorted = _rows.Select((r, i) => (r, i)).OrderBy(t => Order(t.r)).ThenBy(t => t.i).Select(t => t.r).ToList();
         _rows.Clear();
@@ -96,7 +97,7 @@ internal sealed class Results
     /// </summary>
     public double? Ratio(Row row, string peer, string baseline = "mmapkv")
     {
-        if (row.Kind == MetricKind.Fraction) return null; // already a ratio, against the physical floor
+        if (row.Kind is MetricKind.Fraction or MetricKind.PerEvent) return null; // a ratio against the floor; a count
         double? p = Median(row, peer), b = Median(row, baseline);
         if (p is not { } pv || b is not { } bv) return null;
         if (row.Kind == MetricKind.Rate) return pv > 0 ? bv / pv : null;

@@ -10,6 +10,8 @@ internal enum MetricKind
     Fraction,
     /// <summary>Operations per second; higher is better, so its ratio is MmapKv / peer (above 1: MmapKv faster).</summary>
     Rate,
+    /// <summary>A dimensionless count per event (commits per device flush); no peer ratio.</summary>
+    PerEvent,
 }
 
 /// <summary>One line of the result table. <see cref="Selector"/> is the name that picks it with <c>--workloads</c>.</summary>
@@ -40,6 +42,12 @@ internal static class Rows
     /// 4 KiB pwrite + fdatasync on the same disk, measured interleaved with them (not a selectable workload).
     /// </summary>
     public static readonly Row FloorFraction = new("floor-fraction", "individual commit rate / fdatasync floor", MetricKind.Fraction, "individual");
+
+    /// <summary>
+    /// Derived from the group commit: the commits it made divided by the flushes that made them durable, as the
+    /// engine counts them itself (<see cref="Engines.IEngine.FlushCounts"/>); engines that do not count show "–".
+    /// </summary>
+    public static readonly Row CommitsPerFlush = new("commits-per-flush", "group commit: commits per device flush", MetricKind.PerEvent, "group");
 
     public static readonly Row[] Standard =
     [
