@@ -78,8 +78,6 @@ using var data = new Dataset(datasetSize);
 var results = new Results();
 if (engineIds.Contains("lightningdb"))
     results.RunNote("LightningDB's bundled linux-x64 liblmdb.so needs glibc 2.38 and does not load on this OS; the harness resolves its \"lmdb\" import to Debian's liblmdb.so.0 (NativeLibrary.SetDllImportResolver), the same library as the LMDB column.");
-if (config.Durable && config.Selectors.Contains("group"))
-    results.RowNote(MmapKv.Benchmarks.Workloads.Rows.CommitsPerFlush, "MmapKv's own counts, from its public meter (mmapkv.commits / mmapkv.flushes, this database only) around each timed round; the peers report none (\"–\"). benchmarks/flush-count.sh counts every engine's flush calls with strace instead, which slows the commits it counts.");
 Console.WriteLine($"  generated {datasetSize:N0} entries in {clock.Elapsed.TotalSeconds:0.0} s");
 
 int exitCode = 0;

@@ -12,9 +12,8 @@ internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
     private KvDatabase? _db;
     private string _path = "";
     private MeterListener? _listener;
-    private long _commits, _flushes;
-    private readonly object _secondsGate = new();
-    private double _flushSeconds;
+    private readonly object _gate = new(); // the meter's callbacks run on the committing threads
+    private FlushTally _tally;
 
     public string Id => "mmapkv";
     public string Name => "MmapKv";
@@ -44,14 +43,13 @@ internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
 
     public FlushTally? FlushCounts()
     {
-        lock (_secondsGate) return new FlushTally(Interlocked.Read(ref _commits), Interlocked.Read(ref _flushes), _flushSeconds);
+        lock (_gate) return _tally;
     }
 
     private void Listen(string fullPath)
     {
         _listener?.Dispose();
-        _commits = _flushes = 0;
-        _flushSeconds = 0;
+        lock (_gate) _tally = default;
         _listener = new MeterListener
         {
             InstrumentPublished = (instrument, listener) =>
@@ -71,13 +69,12 @@ internal sealed class MmapKvEngine(EngineSettings settings) : IEngine
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             if (!Ours(tags)) return;
-            if (instrument.Name == "mmapkv.flushes") Interlocked.Add(ref _flushes, value);
-            else Interlocked.Add(ref _commits, value);
+            lock (_gate) _tally += instrument.Name == "mmapkv.flushes" ? new FlushTally(0, value, 0) : new FlushTally(value, 0, 0);
         });
         _listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) =>
         {
             if (!Ours(tags)) return;
-            lock (_secondsGate) _flushSeconds += seconds;
+            lock (_gate) _tally += new FlushTally(0, 0, seconds);
         });
         _listener.Start();
     }

@@ -366,8 +366,8 @@ internal sealed class StandardSuite : SuiteBase
                 }
                 for (int e = 0; e < engines.Count; e++)
                 {
-                    if (tallied[e] is { } b && engines[e].FlushCounts() is { } a && (a - b).Flushes > 0)
-                        _individualFlushUs[engines[e].Id] = (a - b).FlushSeconds * 1e6 / (a - b).Flushes;
+                    if (tallied[e] is { } b && engines[e].FlushCounts() is { } a && (a - b) is { Flushes: > 0 } d)
+                        _individualFlushUs[engines[e].Id] = d.FlushSeconds * 1e6 / d.Flushes;
                     Record(engines[e], Rows.IndividualWrites, rep, ms[e]);
                     if (floor is not null && engines[e].DurableCommits) Results.Add(Rows.FloorFraction, engines[e].Id, floorMs / ms[e]);
                     else if (floor is not null) Results.NotApplicable(Rows.FloorFraction, engines[e].Id);
@@ -413,21 +413,27 @@ internal sealed class StandardSuite : SuiteBase
                         if (before is { } b && engine.FlushCounts() is { } a) counted[e] += a - b;
                     }
                 }
+                var flushTimes = new List<string>();
                 for (int e = 0; e < engines.Count; e++)
                 {
                     Record(engines[e], Rows.GroupCommit, rep, ms[e]);
-                    if (Config.Durable && counted[e].Flushes > 0)
+                    var c = counted[e];
+                    if (Config.Durable && c.Flushes > 0)
                     {
-                        Results.Add(Rows.CommitsPerFlush, engines[e].Id, counted[e].Commits / (double)counted[e].Flushes);
-                        // What a shared flush costs against one commit's (the latest repetition's means, from the
-                        // engine's mmapkv.flush.duration): a batch writes the pages of all its commits.
-                        string single = _individualFlushUs.TryGetValue(engines[e].Id, out double us) ? $"; in the individual writes, {us:0} µs" : "";
-                        string prefix = $"{engines[e].Name}'s mean flush";
-                        if (Results.RowNotes.TryGetValue(Rows.CommitsPerFlush.Id, out var notes)) notes.RemoveAll(n => n.StartsWith(prefix, StringComparison.Ordinal));
-                        Results.RowNote(Rows.CommitsPerFlush,
-                            $"{prefix} in the latest repetition's group commit took {counted[e].FlushSeconds * 1e6 / counted[e].Flushes:0} µs{single}.");
+                        Results.Add(Rows.CommitsPerFlush, engines[e].Id, c.Commits / (double)c.Flushes);
+                        // What a shared flush costs against one commit's: a batch writes the pages of all its commits.
+                        string single = _individualFlushUs.TryGetValue(engines[e].Id, out double us) ? $", {us:0} µs in the individual writes" : "";
+                        flushTimes.Add($"{engines[e].Name} {c.FlushSeconds * 1e6 / c.Flushes:0} µs{single}");
                     }
                     VerifyPresent(engines[e], Range(GroupStart, GroupThreads * GroupTxnsPerThread), "after group commit");
+                }
+                if (flushTimes.Count > 0)
+                {
+                    Results.RowNotes.Remove(Rows.CommitsPerFlush.Id); // one note, for the latest repetition
+                    Results.RowNote(Rows.CommitsPerFlush,
+                        "the engine's own counts of its commits and flushes around each timed round (MmapKv: its public meter's mmapkv.commits and " +
+                        "mmapkv.flushes for this database, no strace; benchmarks/flush-count.sh counts every engine's flush calls under strace, which " +
+                        $"slows them); engines that report none show \"–\". Mean flush in the latest repetition's group commit: {string.Join("; ", flushTimes)}.");
                 }
             }
             foreach (var e in engines) VerifySelf(e, "database C");
