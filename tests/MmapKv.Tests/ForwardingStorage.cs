@@ -19,6 +19,7 @@ internal unsafe class ForwardingStorage(string path, long capacity) : IStorage
     public void VerifyLength() => _inner.VerifyLength();
     public void Write(long offset, ReadOnlySpan<byte> data) => _inner.Write(offset, data);
     public virtual void Prefault(long offset, long length) => _inner.Prefault(offset, length);
+    public virtual void EndPrefault() => _inner.EndPrefault();
     public virtual void Flush(long offset, long length) => _inner.Flush(offset, length);
     public virtual void StartWriteback(long offset, long length) => _inner.StartWriteback(offset, length);
     public virtual void SyncData() => _inner.SyncData();

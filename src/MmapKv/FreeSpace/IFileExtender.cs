@@ -20,8 +20,15 @@ internal interface IFileExtender
     /// <summary>
     /// Advice: the transaction is about to write pages <c>[firstPage, firstPage + pages)</c>, past the high-water mark
     /// of every committed state, so the file faults them in at once (W8, docs/durability.md §5.1). Pages past the
-    /// file's length are left out. Changes no byte and never throws.
+    /// file's length are left out. Changes no byte and never throws. The work may go on after the call returns, on
+    /// a thread of the storage's, until <see cref="EndPrefault"/>.
     /// </summary>
     /// <returns>The page after the last one covered: <c>firstPage + pages</c>, or less where the file ends.</returns>
     long Prefault(long firstPage, long pages);
+
+    /// <summary>
+    /// Ends every prefault asked so far (W8): drops what has not started and returns once nothing runs. The
+    /// transaction calls it before its commit publishes the pages it took. Never throws.
+    /// </summary>
+    void EndPrefault();
 }

@@ -42,6 +42,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private long _startPageCount;
     private long _pageCount;
     private long _prefaultedTo; // W8: tail pages below this need no prefault (asked for, or the first few, left to fault)
+    private long _prefaultLead; // W8: the next prefault is asked once fewer than this many pages are left of the last
 
     // The sets below are kept from one transaction to the next (see Begin), so that in steady state a transaction
     // allocates no bookkeeping: they keep their capacity.
@@ -145,6 +146,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
         else _verifier = null;
         _txnId = txnId;
         _startPageCount = _pageCount = _prefaultedTo = _allocator.PageCount;
+        _prefaultLead = 0;
     }
 
     private static void Recycle(ref HashSet<long> set)
@@ -212,7 +214,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
             {
                 id = _pageCount;
                 _pageCount = id + pages;
-                if (_pageCount > _prefaultedTo) PrefaultTail(id);
+                if (_pageCount > _prefaultedTo - _prefaultLead) PrefaultTail(id);
                 return id;
             }
         }
@@ -221,23 +223,37 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// <summary>Tail pages a transaction takes before it prefaults (W8): below this, faults stay one by one.</summary>
     internal const long PrefaultAfter = 64;
 
-    /// <summary>The most pages past the high-water mark one prefault reaches ahead (W8): 256 KiB of 4 KiB pages.</summary>
-    internal const long PrefaultAhead = 64;
+    /// <summary>The most pages past those taken that the prefault reaches ahead (W8): 1 MiB of 4 KiB pages.</summary>
+    internal const long PrefaultAhead = 256;
 
     /// <summary>
     /// W8 (docs/durability.md §5.1): a transaction that has taken many pages from the end of the file, as a load or
-    /// an append does, will take more; fault the pages it just took and the next few in with one call, instead of a
-    /// page fault for each page as the tree writer first stores into it. The window ahead is a quarter of the tail
-    /// pages taken so far, at most <see cref="PrefaultAhead"/>, so the pages faulted in but never used (they stay
-    /// past the high-water mark, and the next flush writes them back unchanged) are at most a quarter of those used,
-    /// and at most 256 KiB per transaction. A small transaction, which takes a page or two, never prefaults.
+    /// an append does, will take more; have them faulted in ahead of its stores, on the storage's prefault thread,
+    /// instead of a page fault for each page as the tree writer first stores into it. The window ahead is a quarter
+    /// of the tail pages taken so far, at most <see cref="PrefaultAhead"/>, and the next window is asked for when
+    /// half of this one is left, so the prefault keeps ahead of the stores while the pages faulted in but never used
+    /// (they stay past the high-water mark, and the next flush writes them back unchanged) are at most a quarter of
+    /// those used, and at most 1 MiB per transaction. A small transaction, which takes a page or two, never
+    /// prefaults.
     /// </summary>
     private void PrefaultTail(long id)
     {
         long taken = _pageCount - _startPageCount;
         if (taken < PrefaultAfter) return;
-        long from = Math.Max(id, _prefaultedTo), to = _pageCount + Math.Min(PrefaultAhead, taken / 4);
+        long window = Math.Min(PrefaultAhead, taken / 4);
+        long from = Math.Max(id, _prefaultedTo), to = _pageCount + window;
+        if (to <= from) return;
         _prefaultedTo = _growth.Prefault(from, to - from); // at least _pageCount: the file covers the pages taken
+        _prefaultLead = window / 2;
+    }
+
+    /// <summary>
+    /// Ends the transaction's prefault (W8): returns once nothing is faulted in on its behalf. Called before the
+    /// commit is published, since from then on the pages it took belong to a committed state, and at an abort.
+    /// </summary>
+    internal void EndPrefault()
+    {
+        if (_prefaultedTo > _startPageCount) _growth.EndPrefault();
     }
 
     /// <summary>
@@ -437,6 +453,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// <summary>Undoes every allocation: pool pages go back, pages past the old high-water mark are forgotten.</summary>
     public void Abort()
     {
+        EndPrefault();
         DropSavepoints(); // their copies of the dirty sets are not kept until the next transaction
         foreach (long id in _takenFromPool) _allocator.Pool.Add(id);
         _allocator.Pool.RemoveFrom(_startPageCount);

@@ -65,8 +65,16 @@ internal unsafe interface IStorage : IDisposable
     /// <see cref="Length"/> that no committed state uses: faults those pages in writable with one call instead of one
     /// fault per page. It changes no byte (Linux: <c>madvise(MADV_POPULATE_WRITE)</c>, which faults as a store would
     /// without storing). Best effort: it never throws, and elsewhere, or on a kernel before 5.14, it does nothing.
+    /// It may return at once and do the work on a thread of its own, until <see cref="EndPrefault"/>.
     /// </summary>
     void Prefault(long offset, long length) { }
+
+    /// <summary>
+    /// Ends every <see cref="Prefault"/> asked so far: drops what has not started and returns once nothing runs, so
+    /// that no page is touched on the writer's behalf after it (a write transaction calls it before its commit
+    /// makes the pages it took part of a committed state; W8). Never throws.
+    /// </summary>
+    void EndPrefault() { }
 
     /// <summary>Writes back the byte range (msync) and waits for it to be durable.</summary>
     void Flush(long offset, long length);

@@ -13,7 +13,8 @@ internal sealed unsafe class UnixMappedFile : IStorage
 {
     private readonly string _path;
     private byte* _base;
-    private bool _noPrefault; // the kernel does not know MADV_POPULATE_WRITE
+    private volatile bool _noPrefault; // the kernel does not know MADV_POPULATE_WRITE (set on the prefault worker's thread)
+    private PrefaultWorker? _prefault; // made at the first prefault, by the writer
     private long _length;
     private readonly long _capacity;
     private int _fd = -1;
@@ -178,10 +179,21 @@ internal sealed unsafe class UnixMappedFile : IStorage
 
     public void Prefault(long offset, long length)
     {
-        // Linux only (macOS has no such advice). A kernel before 5.14 answers EINVAL: then never again. Any other
-        // failure (ENOMEM, EINTR) leaves the pages to fault one by one, as without the call.
-        if (IsMac || _noPrefault || offset < 0 || length <= 0 || offset + length > Volatile.Read(ref _length)) return;
-        if (Libc.Madvise((nint)(_base + offset), (nuint)length, MADV_POPULATE_WRITE) != 0
+        if (IsMac || _noPrefault || _base == null || offset < 0 || length <= 0 || offset + length > Volatile.Read(ref _length)) return;
+        (_prefault ??= new PrefaultWorker(Populate)).Request(offset, length);
+    }
+
+    public void EndPrefault() => _prefault?.End();
+
+    // On the prefault worker's thread (W8). Linux only: macOS has no such advice. A kernel before 5.14 answers
+    // EINVAL: then never again. Any other failure (ENOMEM, EINTR, EFAULT past a length that shrank meanwhile) leaves
+    // the pages to fault one by one, as without the call: MADV_POPULATE_WRITE reports SIGBUS as an error and never
+    // raises it.
+    private void Populate(long offset, long length)
+    {
+        long end = Math.Min(offset + length, Volatile.Read(ref _length));
+        if (end <= offset) return;
+        if (Libc.Madvise((nint)(_base + offset), (nuint)(end - offset), MADV_POPULATE_WRITE) != 0
             && Marshal.GetLastPInvokeError() == EINVAL_LINUX)
             _noPrefault = true;
     }
@@ -281,6 +293,7 @@ internal sealed unsafe class UnixMappedFile : IStorage
 
     public void Dispose()
     {
+        _prefault?.Dispose(); // before the unmap: no prefault may run on an address no longer mapped
         CloseFile();
         if (_base != null)
         {

@@ -64,6 +64,8 @@ internal sealed class CommitBuilder
                 SavepointCount = table.Count,
                 NewestSavepoint = table.Newest,
             };
+            // W8: no page this commit took may be faulted in on its behalf once a flush can make it durable.
+            pages.EndPrefault();
             // Published first: a database disposed meanwhile refuses the commit, and the allocator is then untouched for the abort below.
             _publisher.Publish(meta, _ranges);
             pages.Commit();

@@ -103,6 +103,9 @@ internal sealed class FileGrowth : IFileExtender
         return end;
     }
 
+    /// <inheritdoc/>
+    public void EndPrefault() => _storage.EndPrefault();
+
     /// <summary>
     /// Flushes pending commits and moves to the pool every page whose freeing commit is now durable (R2, R2b) and that
     /// no reader can see (R1), as <c>KvDatabase.StartWriteLocked</c> does. Returns whether any page moved.
