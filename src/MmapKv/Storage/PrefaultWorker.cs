@@ -51,8 +51,17 @@ internal sealed class PrefaultWorker : IDisposable
             }
             if (_thread is null)
             {
-                _thread = new Thread(Run) { IsBackground = true, Name = "MmapKv prefault" };
-                _thread.Start();
+                try
+                {
+                    _thread = new Thread(Run) { IsBackground = true, Name = "MmapKv prefault" };
+                    _thread.Start();
+                }
+                catch (OutOfMemoryException)
+                {
+                    // No thread to be had: the advice is dropped, and the writer's stores fault the pages themselves.
+                    _thread = null;
+                    _from = _to = 0;
+                }
             }
             else Monitor.PulseAll(_gate);
         }
