@@ -11,7 +11,7 @@ public class PrefaultWorkerTests
 {
     private const long Chunk = PrefaultWorker.ChunkBytes;
 
-    /// <summary>A populate call that records its range and, while <see cref="Gate"/> is reset, blocks inside the call.</summary>
+    /// <summary>A populate call that records its range and, while <see cref="Gate"/> is reset, blocks inside the call (30 s at most).</summary>
     private sealed class Recorder
     {
         public readonly List<(long Offset, long Length)> Calls = [];
@@ -24,7 +24,7 @@ public class PrefaultWorkerTests
             lock (Calls) Calls.Add((offset, length));
             Inside = true;
             Entered.Release();
-            Gate.Wait();
+            Gate.Wait(TimeSpan.FromSeconds(30)); // bounded: a test that fails before it opens the gate must not hang
             Inside = false;
         }
 
@@ -42,13 +42,14 @@ public class PrefaultWorkerTests
     }
 
     [Fact]
-    public void Requests_AreServedInChunks_AndOneThatContinuesThePendingRangeExtendsIt()
+    public void Requests_AreServedInChunks_AndOneThatOverlapsOrContinuesThePendingRangeExtendsIt()
     {
         var recorder = new Recorder();
         using var worker = new PrefaultWorker(recorder.Populate);
         recorder.Gate.Reset();
         worker.Request(0, 3 * Chunk);
         Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)));
+        worker.Request(Chunk, Chunk / 2);         // inside the pending range: changes nothing
         worker.Request(3 * Chunk, Chunk / 2);     // continues the pending range
         worker.Request(2 * Chunk, 2 * Chunk);     // overlaps it
         recorder.Gate.Set();
