@@ -41,14 +41,32 @@ public class PrefaultWorkerTests
         }
     }
 
+    /// <summary>A worker asked for <c>[0, length)</c>, its first chunk's call held inside the recorder.</summary>
+    private static PrefaultWorker HeldInTheFirstChunk(Recorder recorder, long length)
+    {
+        var worker = new PrefaultWorker(recorder.Populate);
+        recorder.Gate.Reset();
+        worker.Request(0, length);
+        Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)), "the first chunk was never faulted in");
+        return worker;
+    }
+
+    /// <summary><paramref name="stop"/> (End or Dispose), run beside the held call, returns only once that call has.</summary>
+    private static void AssertWaitsForTheCallInProgress(Recorder recorder, Action stop, string what)
+    {
+        var stopped = Task.Factory.StartNew(stop, TaskCreationOptions.LongRunning);
+        Thread.Sleep(100);
+        Assert.False(stopped.IsCompleted, what + " returned while a chunk was being faulted in");
+        recorder.Gate.Set();
+        Assert.True(stopped.Wait(TimeSpan.FromSeconds(30)));
+        Assert.False(recorder.Inside);
+    }
+
     [Fact]
     public void Requests_AreServedInChunks_AndOneThatOverlapsOrContinuesThePendingRangeExtendsIt()
     {
         var recorder = new Recorder();
-        using var worker = new PrefaultWorker(recorder.Populate);
-        recorder.Gate.Reset();
-        worker.Request(0, 3 * Chunk);
-        Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)));
+        using var worker = HeldInTheFirstChunk(recorder, 3 * Chunk);
         worker.Request(Chunk, Chunk / 2);         // inside the pending range: changes nothing
         worker.Request(3 * Chunk, Chunk / 2);     // continues the pending range
         worker.Request(2 * Chunk, 2 * Chunk);     // overlaps it
@@ -63,10 +81,7 @@ public class PrefaultWorkerTests
     public void ARequestElsewhere_ReplacesThePendingRange()
     {
         var recorder = new Recorder();
-        using var worker = new PrefaultWorker(recorder.Populate);
-        recorder.Gate.Reset();
-        worker.Request(0, 4 * Chunk);
-        Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)));
+        using var worker = HeldInTheFirstChunk(recorder, 4 * Chunk);
         worker.Request(100 * Chunk, Chunk);
         recorder.Gate.Set();
         WaitFor(() => recorder.Snapshot().Length >= 2, "the new range");
@@ -78,17 +93,8 @@ public class PrefaultWorkerTests
     public void End_WaitsForTheChunkInProgress_AndDropsTheRest()
     {
         var recorder = new Recorder();
-        using var worker = new PrefaultWorker(recorder.Populate);
-        recorder.Gate.Reset();
-        worker.Request(0, 10 * Chunk);
-        Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)));
-
-        var ended = Task.Factory.StartNew(worker.End, TaskCreationOptions.LongRunning);
-        Thread.Sleep(100);
-        Assert.False(ended.IsCompleted, "End returned while a chunk was being faulted in");
-        recorder.Gate.Set();
-        Assert.True(ended.Wait(TimeSpan.FromSeconds(30)));
-        Assert.False(recorder.Inside);
+        using var worker = HeldInTheFirstChunk(recorder, 10 * Chunk);
+        AssertWaitsForTheCallInProgress(recorder, worker.End, "End");
 
         Thread.Sleep(100);
         Assert.Equal([(0, Chunk)], recorder.Snapshot()); // the nine chunks left were dropped
@@ -103,15 +109,8 @@ public class PrefaultWorkerTests
     public void Dispose_WaitsForTheChunkInProgress_AndLaterRequestsAreIgnored()
     {
         var recorder = new Recorder();
-        var worker = new PrefaultWorker(recorder.Populate);
-        recorder.Gate.Reset();
-        worker.Request(0, 10 * Chunk);
-        Assert.True(recorder.Entered.Wait(TimeSpan.FromSeconds(30)));
-        var disposed = Task.Factory.StartNew(worker.Dispose, TaskCreationOptions.LongRunning);
-        Thread.Sleep(100);
-        Assert.False(disposed.IsCompleted, "Dispose returned while a chunk was being faulted in");
-        recorder.Gate.Set();
-        Assert.True(disposed.Wait(TimeSpan.FromSeconds(30)));
+        var worker = HeldInTheFirstChunk(recorder, 10 * Chunk);
+        AssertWaitsForTheCallInProgress(recorder, worker.Dispose, "Dispose");
 
         worker.Request(0, Chunk);
         worker.End();

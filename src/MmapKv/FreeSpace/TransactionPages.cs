@@ -42,7 +42,6 @@ internal sealed unsafe class TransactionPages : IWritablePages
     private long _startPageCount;
     private long _pageCount;
     private long _prefaultedTo; // W8: tail pages below this need no prefault (asked for, or the first few, left to fault)
-    private long _prefaultLead; // W8: the next prefault is asked once fewer than this many pages are left of the last
 
     // The sets below are kept from one transaction to the next (see Begin), so that in steady state a transaction
     // allocates no bookkeeping: they keep their capacity.
@@ -146,7 +145,6 @@ internal sealed unsafe class TransactionPages : IWritablePages
         else _verifier = null;
         _txnId = txnId;
         _startPageCount = _pageCount = _prefaultedTo = _allocator.PageCount;
-        _prefaultLead = 0;
     }
 
     private static void Recycle(ref HashSet<long> set)
@@ -214,7 +212,7 @@ internal sealed unsafe class TransactionPages : IWritablePages
             {
                 id = _pageCount;
                 _pageCount = id + pages;
-                if (_pageCount > _prefaultedTo - _prefaultLead) PrefaultTail(id);
+                if (_pageCount > _prefaultedTo - PrefaultWindow / 2) PrefaultTail(id);
                 return id;
             }
         }
@@ -238,14 +236,14 @@ internal sealed unsafe class TransactionPages : IWritablePages
     /// </summary>
     private void PrefaultTail(long id)
     {
-        long taken = _pageCount - _startPageCount;
-        if (taken < PrefaultAfter) return;
-        long window = Math.Min(PrefaultAhead, taken / 4);
-        long from = Math.Max(id, _prefaultedTo), to = _pageCount + window;
+        if (_pageCount - _startPageCount < PrefaultAfter) return;
+        long from = Math.Max(id, _prefaultedTo), to = _pageCount + PrefaultWindow;
         if (to <= from) return;
         _prefaultedTo = _growth.Prefault(from, to - from); // at least _pageCount: the file covers the pages taken
-        _prefaultLead = window / 2;
     }
+
+    /// <summary>How far past the pages taken the prefault reaches (W8): a quarter of the tail pages taken, at most <see cref="PrefaultAhead"/>.</summary>
+    private long PrefaultWindow => Math.Min(PrefaultAhead, (_pageCount - _startPageCount) / 4);
 
     /// <summary>
     /// Ends the transaction's prefault (W8): returns once nothing is faulted in on its behalf. Called before the

@@ -76,6 +76,7 @@ internal sealed class PrefaultWorker : IDisposable
         lock (_gate)
         {
             _from = _to = 0;
+            Monitor.PulseAll(_gate); // an idle thread wakes, and after Dispose ends
             while (_running) Monitor.Wait(_gate);
         }
     }
@@ -110,12 +111,7 @@ internal sealed class PrefaultWorker : IDisposable
     /// <summary>Stops the worker as <see cref="End"/> does, for good: later requests are ignored.</summary>
     public void Dispose()
     {
-        lock (_gate)
-        {
-            _stopped = true;
-            _from = _to = 0;
-            Monitor.PulseAll(_gate);
-            while (_running) Monitor.Wait(_gate);
-        }
+        lock (_gate) _stopped = true;
+        End();
     }
 }
